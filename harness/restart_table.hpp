@@ -68,9 +68,10 @@ class RestartTable {
     // Which row of the table an outcome falls in ("clean exit code or signal" …).
     ExitClass classify(const Outcome& outcome, const ExitStatusSet& success_exit_status) const;
 
-    // The manual's answer, modifiers included. A stop by the supervisor itself
-    // never restarts; RestartPreventExitStatus= wins over the table, and
-    // RestartForceExitStatus= wins over both.
+    // The manual's answer, modifiers included, in the order systemd's
+    // service_shall_restart() checks them: a stop by the supervisor itself never
+    // restarts; then RestartPreventExitStatus= (never), then
+    // RestartForceExitStatus= (always), then the table.
     bool shall_restart(RestartValue value, const Outcome& outcome, const RestartRules& rules) const;
 
   private:
