@@ -47,7 +47,8 @@ struct CellResult {
 
 // pass / fail / known-deviation from expected vs observed and a possible known
 // deviation; error stays error.
-Verdict judge(bool expected_restarted, bool observed_restarted, const struct KnownDeviation* known);
+struct KnownDeviation;
+Verdict judge(bool expected_restarted, bool observed_restarted, const KnownDeviation* known);
 
 struct MatrixReport {
     std::string supervisor = "systemd";
