@@ -1,1 +1,371 @@
-int main() { return 0; }
+// crashloop-sandbox: the keeper of one private systemd user manager.
+//
+// systemd 252 runs as `systemd --user` without systemd as PID 1 when it gets a
+// private /run/systemd (with an empty system/ inside) and its own
+// XDG_RUNTIME_DIR. This program gives it exactly that and nothing of the host:
+//   - a cgroup of its own in every hierarchy, nested under ours, because a user
+//     manager whose cgroup is the root migrates *every* process of that cgroup
+//     into its init.scope (seen on this machine kind: the host's PID 1 moved);
+//   - a private mount namespace with a tmpfs on /run, so every file it makes
+//     (runtime dir, unit path, event logs) vanishes with the namespace;
+//   - a teardown that kills everything left in its cgroups and removes them.
+// The harness talks to it over a pipe: it prints "ready" once the manager has
+// sent READY=1, and tears everything down on EOF, SIGTERM, or when the harness
+// dies (PR_SET_PDEATHSIG), so not even a SIGKILLed harness leaves anything.
+// A keeper killed outright leaves empty cgroups behind; the next run removes
+// those (cgroups named after keepers that are gone).
+#include <systemd/sd-daemon.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <poll.h>
+#include <sstream>
+#include <string>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+constexpr const char* kRun = "/run";
+constexpr const char* kBase = "/run/crashloop";
+constexpr const char* kNotifySocket = "/run/crashloop/keeper.notify";
+constexpr const char* kCgroupPrefix = "crashloop-";
+
+[[noreturn]] void die(const std::string& what) {
+    std::fprintf(stderr, "crashloop-sandbox: %s\n", what.c_str());
+    std::fflush(stderr);
+    std::exit(1);
+}
+
+void check(bool ok, const std::string& what) {
+    if (!ok) die(what + ": " + std::strerror(errno));
+}
+
+long long now_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path);
+    out << text;
+    if (!out.flush()) die("cannot write " + path);
+}
+
+bool write_pid(const std::string& procs_file, pid_t pid) {
+    int fd = open(procs_file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::string text = std::to_string(pid);
+    bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    return ok;
+}
+
+// ---- cgroups ---------------------------------------------------------------
+
+struct Hierarchy {
+    std::string mount;  // /sys/fs/cgroup/systemd
+    std::string parent; // our cgroup in it, as a directory
+    std::string own;    // parent/crashloop-<pid>, once made
+    bool required = false;
+};
+
+// Where a line of /proc/self/cgroup is mounted (Debian's usual layout).
+std::string mount_dir(const std::string& controllers) {
+    auto is_dir = [](const std::string& path) {
+        struct stat st{};
+        return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    };
+    if (controllers.empty()) {
+        if (is_dir("/sys/fs/cgroup/unified")) return "/sys/fs/cgroup/unified";
+        if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) return "/sys/fs/cgroup";
+        return "";
+    }
+    std::string name = controllers.rfind("name=", 0) == 0 ? controllers.substr(5) : controllers;
+    if (is_dir("/sys/fs/cgroup/" + name)) return "/sys/fs/cgroup/" + name;
+    std::string first = name.substr(0, name.find(','));
+    if (is_dir("/sys/fs/cgroup/" + first)) return "/sys/fs/cgroup/" + first;
+    return "";
+}
+
+std::vector<Hierarchy> our_hierarchies() {
+    std::ifstream in("/proc/self/cgroup");
+    std::vector<Hierarchy> result;
+    std::string line;
+    while (std::getline(in, line)) {
+        auto first = line.find(':');
+        auto second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos) continue;
+        std::string controllers = line.substr(first + 1, second - first - 1);
+        std::string path = line.substr(second + 1);
+        // cpuset needs cpus/mems copied into every new group; systemd --user
+        // does not use it, so leave it alone.
+        if (controllers == "cpuset") continue;
+        std::string mount = mount_dir(controllers);
+        if (mount.empty()) continue;
+        std::string parent = mount + (path == "/" ? "" : path);
+        if (access(parent.c_str(), W_OK) != 0) continue;
+        result.push_back({mount, parent, "", controllers == "name=systemd" || controllers.empty()});
+    }
+    return result;
+}
+
+std::vector<pid_t> pids_under(const std::string& dir) {
+    std::vector<pid_t> pids;
+    std::ifstream procs(dir + "/cgroup.procs");
+    for (pid_t pid; procs >> pid;) pids.push_back(pid);
+    if (DIR* d = opendir(dir.c_str())) {
+        while (dirent* entry = readdir(d)) {
+            if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+            auto more = pids_under(dir + "/" + entry->d_name);
+            pids.insert(pids.end(), more.begin(), more.end());
+        }
+        closedir(d);
+    }
+    return pids;
+}
+
+void remove_tree(const std::string& dir) {
+    if (DIR* d = opendir(dir.c_str())) {
+        while (dirent* entry = readdir(d)) {
+            if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+            remove_tree(dir + "/" + entry->d_name);
+        }
+        closedir(d);
+    }
+    rmdir(dir.c_str());
+}
+
+// Kills every process in the tree but ourselves and waits (on pidfds, with a
+// deadline) until they are gone. Returns false when something survived.
+bool empty_tree(const std::string& dir, long long deadline_ms) {
+    for (;;) {
+        std::vector<int> pidfds;
+        for (pid_t pid : pids_under(dir)) {
+            if (pid == getpid()) continue;
+            int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+            kill(pid, SIGKILL);
+            if (fd >= 0) pidfds.push_back(fd);
+        }
+        if (pidfds.empty()) return true;
+        for (int fd : pidfds) {
+            pollfd p{fd, POLLIN, 0};
+            long long left = deadline_ms - now_ms();
+            if (left > 0) poll(&p, 1, static_cast<int>(left));
+            close(fd);
+        }
+        // Our own child (the manager) must be reaped to leave the cgroup.
+        while (waitpid(-1, nullptr, WNOHANG) > 0) {
+        }
+        if (now_ms() > deadline_ms) return pids_under(dir).size() <= 1;
+    }
+}
+
+bool is_live_keeper(pid_t pid) {
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    return std::getline(comm, name) && name.rfind("crashloop-sandb", 0) == 0;
+}
+
+// Cgroups left by a keeper that was killed outright.
+void remove_stale(const std::vector<Hierarchy>& hierarchies) {
+    for (const auto& h : hierarchies) {
+        DIR* d = opendir(h.parent.c_str());
+        if (!d) continue;
+        std::vector<std::string> stale;
+        while (dirent* entry = readdir(d)) {
+            std::string name = entry->d_name;
+            if (entry->d_type != DT_DIR || name.rfind(kCgroupPrefix, 0) != 0) continue;
+            pid_t owner = static_cast<pid_t>(std::atoi(name.c_str() + std::strlen(kCgroupPrefix)));
+            if (owner > 0 && owner != getpid() && !is_live_keeper(owner)) stale.push_back(name);
+        }
+        closedir(d);
+        for (const auto& name : stale) {
+            empty_tree(h.parent + "/" + name, now_ms() + 2000);
+            remove_tree(h.parent + "/" + name);
+        }
+    }
+}
+
+// ---- the private /run --------------------------------------------------------
+
+void make_private_run() {
+    check(unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS)");
+    check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0, "make / private");
+    check(mount("crashloop", kRun, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64m") == 0,
+          "mount tmpfs on /run");
+    for (const char* dir : {"/run/systemd", "/run/systemd/system", kBase, "/run/crashloop/units",
+                            "/run/crashloop/home"})
+        check(mkdir(dir, 0755) == 0, std::string("mkdir ") + dir);
+    check(mkdir("/run/crashloop/runtime", 0700) == 0, "mkdir runtime");
+    check(mkdir("/run/crashloop/events", 0777) == 0 && chmod("/run/crashloop/events", 01777) == 0,
+          "mkdir events");
+    // Only these units exist, so nothing of the host's user units is loaded.
+    write_file("/run/crashloop/units/default.target", "[Unit]\nDescription=crashloop default\n");
+    // Without an exit.target a user manager ignores SIGTERM; this one ends it.
+    write_file("/run/crashloop/units/exit.target",
+               "[Unit]\nDescription=crashloop exit\nDefaultDependencies=no\n"
+               "SuccessAction=exit-force\n");
+}
+
+int notify_socket() {
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    check(fd >= 0, "socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, kNotifySocket, sizeof addr.sun_path - 1);
+    check(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "bind notify socket");
+    return fd;
+}
+
+pid_t start_manager(const std::string& systemd, const std::string& log_level) {
+    pid_t pid = fork();
+    check(pid >= 0, "fork");
+    if (pid > 0) return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(devnull, STDIN_FILENO);
+    dup2(devnull, STDOUT_FILENO);
+    std::string level = "SYSTEMD_LOG_LEVEL=" + log_level;
+    const char* env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                         "HOME=/run/crashloop/home",
+                         "XDG_RUNTIME_DIR=/run/crashloop/runtime",
+                         "SYSTEMD_UNIT_PATH=/run/crashloop/units",
+                         "NOTIFY_SOCKET=/run/crashloop/keeper.notify",
+                         "SYSTEMD_LOG_TARGET=console",
+                         level.c_str(),
+                         nullptr};
+    execle(systemd.c_str(), systemd.c_str(), "--user", static_cast<char*>(nullptr), env);
+    std::fprintf(stderr, "crashloop-sandbox: exec %s: %s\n", systemd.c_str(), std::strerror(errno));
+    _exit(127);
+}
+
+bool got_ready(int notify_fd) {
+    char buffer[4096];
+    bool ready = false;
+    for (;;) {
+        ssize_t n = recv(notify_fd, buffer, sizeof buffer - 1, 0);
+        if (n <= 0) return ready;
+        buffer[n] = '\0';
+        std::istringstream lines(buffer);
+        for (std::string line; std::getline(lines, line);)
+            if (line == "READY=1") ready = true;
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string systemd = "/lib/systemd/systemd";
+    std::string log_level = "warning";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string flag = argv[i];
+        if (flag == "--systemd") systemd = argv[i + 1];
+        else if (flag == "--log-level") log_level = argv[i + 1];
+        else die("unknown option " + flag + " (expected --systemd PATH, --log-level LEVEL)");
+    }
+    if (geteuid() != 0) die("needs root (mount namespace, cgroups)");
+
+    // The harness's death (even SIGKILL) reaches us as SIGTERM: tear down.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) return 1;
+    // Ctrl-C at the terminal is the harness's to handle, not ours.
+    setsid();
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&mask, sig);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    check(signal_fd >= 0, "signalfd");
+    signal(SIGPIPE, SIG_IGN);
+
+    auto hierarchies = our_hierarchies();
+    remove_stale(hierarchies);
+    std::string own = kCgroupPrefix + std::to_string(getpid());
+    bool have_required = false;
+    for (auto& h : hierarchies) {
+        std::string dir = h.parent + "/" + own;
+        if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) continue;
+        if (!write_pid(dir + "/cgroup.procs", getpid())) {
+            rmdir(dir.c_str());
+            continue;
+        }
+        h.own = dir;
+        have_required = have_required || h.required;
+    }
+    auto teardown = [&](int code) {
+        long long deadline = now_ms() + 10000;
+        bool clean = true;
+        for (auto& h : hierarchies)
+            if (!h.own.empty()) clean = empty_tree(h.own, deadline) && clean;
+        for (auto& h : hierarchies) {
+            if (h.own.empty()) continue;
+            write_pid(h.parent + "/cgroup.procs", getpid());
+            remove_tree(h.own);
+        }
+        if (!clean) std::fprintf(stderr, "crashloop-sandbox: processes survived SIGKILL\n");
+        std::exit(clean ? code : 1);
+    };
+    if (!have_required) {
+        std::fprintf(stderr, "crashloop-sandbox: cannot make a cgroup of our own\n");
+        teardown(1);
+    }
+
+    make_private_run();
+    int notify_fd = notify_socket();
+    pid_t manager = start_manager(systemd, log_level);
+
+    const long long ready_deadline = now_ms() + 30000;
+    bool ready = false;
+    for (;;) {
+        pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0}, {signal_fd, POLLIN, 0}, {notify_fd, POLLIN, 0}};
+        int timeout = ready ? -1 : static_cast<int>(std::max(0LL, ready_deadline - now_ms()));
+        int n = poll(fds, ready ? 2 : 3, timeout);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) {
+            std::fprintf(stderr, "crashloop-sandbox: systemd --user sent no READY=1 in 30 s\n");
+            teardown(1);
+        }
+        if (fds[0].revents) {
+            char byte;
+            if (read(STDIN_FILENO, &byte, 1) <= 0) teardown(0); // the harness is done (or gone)
+        }
+        if (fds[1].revents) {
+            signalfd_siginfo info{};
+            while (read(signal_fd, &info, sizeof info) == sizeof info) {
+                if (info.ssi_signo != SIGCHLD) teardown(0);
+                int status = 0;
+                if (waitpid(manager, &status, WNOHANG) == manager) {
+                    std::fprintf(stderr, "crashloop-sandbox: systemd --user ended (status %d)\n",
+                                 status);
+                    teardown(1);
+                }
+            }
+        }
+        if (!ready && (fds[2].revents & POLLIN) && got_ready(notify_fd)) {
+            ready = true;
+            std::printf("ready %d\n", static_cast<int>(manager));
+            std::fflush(stdout);
+        }
+    }
+}

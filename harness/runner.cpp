@@ -1,0 +1,373 @@
+#include "runner.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "event_log.hpp"
+#include "input_error.hpp"
+#include "private_systemd.hpp"
+#include "systemd_bus.hpp"
+
+namespace crashloop {
+
+using Clock = std::chrono::steady_clock;
+
+bool expected_restart(const RestartTable& table, RestartValue value, const ExitCause& cause) {
+    return table.shall_restart(value, cause.outcome, cause.rules);
+}
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+    static auto log = [] {
+        auto existing = spdlog::get("harness");
+        return existing ? existing : spdlog::default_logger()->clone("harness");
+    }();
+    return log;
+}
+
+// Every incarnation after the first is a healthy httpd: ready, then serving.
+constexpr const char* kHealthyPlan = "ready,serve";
+
+struct Cell {
+    RestartValue value;
+    const ExitCause* cause;
+    std::string name;      // on-failure/sigabrt
+    std::string unit;      // crashloop-on-failure-sigabrt.service
+    std::string path;      // its D-Bus object path
+    std::string log_inside, log_host, pidfile_inside;
+    CellResult result;
+    Clock::time_point started, deadline;
+    bool launched = false, done = false;
+    bool probing = false, dirty = false;
+    bool triggered = false, trigger_finished = false;
+    std::string trigger_job, trigger_result;
+    std::optional<UnitSnapshot> first_end; // systemd's view of how incarnation 1 ended
+    std::string last_state = "not started";
+    int last_incarnations = 0;
+};
+
+std::string ms_text(long long ms) { return std::to_string(ms) + " ms"; }
+
+class Runner {
+  public:
+    Runner(PrivateSystemd& systemd, const RestartTable& table, const Expectations& expectations,
+           const RunOptions& options)
+        : systemd_(systemd), table_(table), expectations_(expectations), options_(options),
+          bus_(systemd.bus_address()) {}
+
+    MatrixReport run() {
+        MatrixReport report;
+        report.supervisor = "systemd";
+        report.supervisor_version = bus_.version();
+        report.expectations_file = expectations_.source();
+        report.restarts = options_.restarts;
+        for (const auto& cause : options_.causes) report.causes.push_back(cause.id);
+
+        bus_.watch([this](const std::string& path) { on_unit_changed(path); },
+                   [this](const std::string& job, const std::string& result) {
+                       on_job_removed(job, result);
+                   });
+        for (const auto& cause : options_.causes)
+            for (RestartValue value : options_.restarts) cells_.push_back(make_cell(value, cause));
+        for (size_t i = 0; i < cells_.size(); ++i) queue_.push_back(i);
+
+        const auto begin = Clock::now();
+        launch_more();
+        while (remaining_ > 0) {
+            auto next_deadline = Clock::now() + std::chrono::seconds(1);
+            for (auto& cell : cells_)
+                if (cell->launched && !cell->done) next_deadline = std::min(next_deadline, cell->deadline);
+            if (bus_.wait(next_deadline, options_.interrupt_fd)) throw Interrupted();
+            for (auto& cell : cells_)
+                if (cell->launched && !cell->done && Clock::now() >= cell->deadline)
+                    finish_error(*cell, "no verdict within " + ms_text(options_.cell_deadline.count()) +
+                                            ": systemd last said " + cell->last_state + ", the fixture logged " +
+                                            std::to_string(cell->last_incarnations) + " incarnation(s)");
+        }
+        report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin);
+        // Stopping is asynchronous; let the manager take the last stops before
+        // the sandbox goes (its teardown kills whatever is left anyway).
+        for (auto& cell : cells_) report.cells.push_back(cell->result);
+        return report;
+    }
+
+  private:
+    PrivateSystemd& systemd_;
+    const RestartTable& table_;
+    const Expectations& expectations_;
+    const RunOptions& options_;
+    SystemdBus bus_;
+    std::vector<std::unique_ptr<Cell>> cells_;
+    std::deque<size_t> queue_;
+    std::map<std::string, Cell*> by_path_, by_job_;
+    size_t in_flight_ = 0;
+    size_t remaining_ = 0;
+
+    std::unique_ptr<Cell> make_cell(RestartValue value, const ExitCause& cause) {
+        auto cell = std::make_unique<Cell>();
+        cell->value = value;
+        cell->cause = &cause;
+        std::string id = std::string(to_string(value)) + "-" + cause.id;
+        cell->name = std::string(to_string(value)) + "/" + cause.id;
+        cell->unit = "crashloop-" + id + ".service";
+        cell->path = SystemdBus::unit_path(cell->unit);
+        cell->log_inside = std::string(PrivateSystemd::events_dir) + "/" + id + ".log";
+        cell->pidfile_inside = std::string(PrivateSystemd::events_dir) + "/" + id + ".pid";
+        cell->log_host = systemd_.from_host(cell->log_inside).string();
+        cell->result.restart = value;
+        cell->result.cause = cause.id;
+        cell->result.expected_restarted = expected_restart(table_, value, cause);
+        by_path_[cell->path] = cell.get();
+        ++remaining_;
+        return cell;
+    }
+
+    TransientService service_for(const Cell& cell) const {
+        const ExitCause& cause = *cell.cause;
+        TransientService s;
+        s.name = cell.unit;
+        s.description = "crashloop " + cell.name + ": " + cause.summary;
+        s.restart = cell.value;
+        // Generous unless the timeout is the fault itself: many units starting at
+        // once on two cores must never hit a timeout that is not the subject.
+        if (cause.start_timeout_ms) s.timeout_start = std::chrono::milliseconds(*cause.start_timeout_ms);
+        if (cause.watchdog_ms) s.watchdog = std::chrono::milliseconds(*cause.watchdog_ms);
+        const std::string fixture = options_.fixture.string();
+        s.exec_start = {fixture, "--plan", cause.plan + "|" + kHealthyPlan, "--events",
+                        cell.log_inside, "--pidfile", cell.pidfile_inside, "--name", cell.name};
+        s.exec_reload = {fixture, "-k", "graceful", "--pidfile", cell.pidfile_inside, "--events",
+                         cell.log_inside};
+        s.rules = cause.rules;
+        return s;
+    }
+
+    void launch_more() {
+        size_t limit = options_.jobs == 0 ? cells_.size() : options_.jobs;
+        while (in_flight_ < limit && !queue_.empty()) {
+            Cell& cell = *cells_[queue_.front()];
+            queue_.pop_front();
+            ++in_flight_;
+            cell.launched = true;
+            cell.started = Clock::now();
+            cell.deadline = cell.started + options_.cell_deadline;
+            bus_.start(service_for(cell), [this, &cell](const std::string& error, const std::string&) {
+                if (!error.empty()) finish_error(cell, "StartTransientUnit refused: " + error);
+                else probe(cell);
+            });
+        }
+    }
+
+    void on_unit_changed(const std::string& path) {
+        auto it = by_path_.find(path);
+        if (it != by_path_.end() && it->second->launched && !it->second->done) probe(*it->second);
+    }
+
+    void on_job_removed(const std::string& job, const std::string& result) {
+        auto it = by_job_.find(job);
+        if (it == by_job_.end()) return;
+        Cell& cell = *it->second;
+        by_job_.erase(it);
+        cell.trigger_finished = true;
+        cell.trigger_result = result;
+        if (!cell.done) probe(cell);
+    }
+
+    // One snapshot at a time per cell; a change that arrives meanwhile asks for
+    // another, so the last word is always read.
+    void probe(Cell& cell) {
+        if (cell.probing) {
+            cell.dirty = true;
+            return;
+        }
+        cell.probing = true;
+        bus_.snapshot(cell.path, [this, &cell](const std::string& error, const UnitSnapshot& snapshot) {
+            cell.probing = false;
+            if (cell.done) return;
+            if (!error.empty()) return finish_error(cell, "reading the unit's state: " + error);
+            decide(cell, snapshot);
+            if (cell.dirty && !cell.done) {
+                cell.dirty = false;
+                probe(cell);
+            }
+        });
+    }
+
+    void decide(Cell& cell, const UnitSnapshot& s) {
+        std::vector<FixtureEvent> events;
+        try {
+            events = read_event_log(cell.log_host);
+        } catch (const InputError& e) {
+            return finish_error(cell, std::string("unreadable fixture log: ") + e.what());
+        }
+        auto incarnations = incarnations_of(events);
+        cell.last_state = s.state();
+        cell.last_incarnations = static_cast<int>(incarnations.size());
+        const bool running = s.active_state == "active" && s.sub_state == "running";
+        const bool down = s.collected || s.active_state == "inactive" || s.active_state == "failed";
+        const bool ended = down || s.sub_state == "auto-restart";
+
+        // systemd forgets how a process ended once the next one starts: keep it.
+        if (!cell.first_end && ended && s.exec_main_code != 0 && incarnations.size() == 1)
+            cell.first_end = s;
+
+        const Trigger trigger = cell.cause->trigger;
+        if (trigger != Trigger::none && !cell.triggered) {
+            if (running && incarnations.size() == 1 && incarnations[0].ready_ns) fire_trigger(cell);
+            else if (ended) finish_error(cell, "the service ended before it could be told to " +
+                                                   std::string(to_string(trigger)) + ": " + s.state());
+            return;
+        }
+        // Settled means no job queued either: a unit is inactive while its start
+        // job waits, and a reload holds a job until it finishes or times out.
+        if (incarnations.size() >= 2 && running && incarnations.back().ready_ns)
+            return finish_observed(cell, s, events, true);
+        if (down && s.job_id == 0 && !incarnations.empty())
+            return finish_observed(cell, s, events, false);
+        if (trigger == Trigger::reload && cell.trigger_finished && running && s.job_id == 0 &&
+            incarnations.size() == 1)
+            return finish_observed(cell, s, events, false);
+    }
+
+    void fire_trigger(Cell& cell) {
+        cell.triggered = true;
+        auto done = [this, &cell](const std::string& error, const std::string& job) {
+            if (cell.done) return;
+            if (!error.empty()) return finish_error(cell, "systemd refused the " +
+                                                              std::string(to_string(cell.cause->trigger)) +
+                                                              ": " + error);
+            cell.trigger_job = job;
+            by_job_[job] = &cell;
+        };
+        if (cell.cause->trigger == Trigger::stop) bus_.stop(cell.unit, done);
+        else bus_.reload(cell.unit, done);
+    }
+
+    // Does what systemd saw match what the fixture was told to do?
+    std::string outcome_mismatch(const Cell& cell) const {
+        if (!cell.first_end || cell.cause->trigger == Trigger::reload) return "";
+        const UnitSnapshot& end = *cell.first_end;
+        const Outcome& planned = cell.cause->outcome;
+        switch (planned.kind) {
+        case Outcome::Kind::exited:
+            if (end.exec_main_code != CLD_EXITED || end.exec_main_status != planned.exit_code)
+                return "planned " + describe(planned) + ", systemd saw " + seen(end);
+            return "";
+        case Outcome::Kind::killed:
+            if (end.exec_main_code == CLD_EXITED || end.exec_main_status != planned.signal)
+                return "planned " + describe(planned) + ", systemd saw " + seen(end);
+            return "";
+        case Outcome::Kind::timeout:
+            return end.result == "timeout" ? "" : "planned a timeout, systemd's Result=" + end.result;
+        case Outcome::Kind::watchdog:
+            return end.result == "watchdog" ? "" : "planned a watchdog, systemd's Result=" + end.result;
+        case Outcome::Kind::supervisor_stop:
+            return "";
+        }
+        return "";
+    }
+
+    static std::string seen(const UnitSnapshot& end) {
+        if (end.exec_main_code == CLD_EXITED) return "exit code " + std::to_string(end.exec_main_status);
+        return "signal " + signal_name(end.exec_main_status);
+    }
+
+    void finish_observed(Cell& cell, const UnitSnapshot& s, const std::vector<FixtureEvent>& events,
+                         bool restarted) {
+        Observation& o = cell.result.observed;
+        o.incarnations = incarnations_of(events);
+        o.restarted = restarted;
+        o.restarts = static_cast<int>(o.incarnations.size()) - 1;
+        o.supervisor_restarts = static_cast<int>(s.n_restarts);
+        o.final_state = s.state();
+        const UnitSnapshot& end = cell.first_end ? *cell.first_end : s;
+        o.result = end.result;
+        if (end.exec_main_code == CLD_EXITED) o.exit_code = end.exec_main_status;
+        else if (end.exec_main_code != 0) o.signal = end.exec_main_status;
+        if (o.incarnations.size() >= 2) {
+            std::optional<long long> end_ns;
+            if (cell.first_end && cell.first_end->exec_main_exit_us)
+                end_ns = static_cast<long long>(cell.first_end->exec_main_exit_us) * 1000;
+            else end_ns = end_of(events, 1);
+            if (end_ns) o.delay_ms = (o.incarnations[1].started_ns - *end_ns) / 1000000;
+        }
+        cell.result.evidence = evidence(cell);
+
+        const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
+        if (o.restarts != o.supervisor_restarts) {
+            cell.result.verdict = Verdict::error;
+            cell.result.reason = "the fixture counted " + std::to_string(o.restarts) +
+                                 " restart(s), systemd's NRestarts=" + std::to_string(o.supervisor_restarts);
+        } else if (auto mismatch = outcome_mismatch(cell); !mismatch.empty()) {
+            cell.result.verdict = Verdict::error;
+            cell.result.reason = "the fixture did not end as planned: " + mismatch;
+        } else {
+            cell.result.verdict = judge(cell.result.expected_restarted, restarted, known);
+            if (cell.result.verdict == Verdict::known_deviation) cell.result.reason = known->reason;
+            else if (cell.result.verdict == Verdict::fail)
+                cell.result.reason = std::string("the manual says it ") +
+                                     (cell.result.expected_restarted ? "restarts" : "stays down") +
+                                     ", systemd " + (restarted ? "restarted it" : "left it down");
+        }
+        finish(cell);
+    }
+
+    std::string evidence(const Cell& cell) const {
+        const Observation& o = cell.result.observed;
+        std::string text = "pids";
+        for (size_t i = 0; i < o.incarnations.size(); ++i)
+            text += (i ? "→" : " ") + std::to_string(o.incarnations[i].pid);
+        if (!o.incarnations.empty()) text += "; incarnation 1: " + o.incarnations[0].last_event;
+        if (cell.first_end)
+            text += "; systemd saw " + seen(*cell.first_end) + ", Result=" + cell.first_end->result;
+        else if (o.restarted)
+            text += "; systemd's view of the first end was gone before it could be read";
+        if (cell.cause->trigger != Trigger::none)
+            text += "; " + std::string(to_string(cell.cause->trigger)) + " job: " +
+                    (cell.trigger_result.empty() ? "-" : cell.trigger_result);
+        if (o.delay_ms) text += "; restarted after " + ms_text(*o.delay_ms);
+        text += "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
+        return text;
+    }
+
+    void finish_error(Cell& cell, const std::string& reason) {
+        if (cell.done) return;
+        cell.result.verdict = Verdict::error;
+        cell.result.reason = reason;
+        try {
+            auto events = read_event_log(cell.log_host);
+            cell.result.observed.incarnations = incarnations_of(events);
+        } catch (const InputError&) {
+        }
+        cell.result.observed.final_state = cell.last_state;
+        if (cell.result.evidence.empty()) cell.result.evidence = "systemd last said " + cell.last_state;
+        finish(cell);
+    }
+
+    void finish(Cell& cell) {
+        cell.done = true;
+        cell.result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cell.started);
+        logger()->debug("{}: {} ({})", cell.name, to_string(cell.result.verdict), cell.result.evidence);
+        // The verdict is in; our own stop never restarts, whatever Restart= says.
+        bus_.stop(cell.unit, [](const std::string&, const std::string&) {});
+        if (options_.on_cell_done) options_.on_cell_done(cell.result);
+        --in_flight_;
+        --remaining_;
+        launch_more();
+    }
+};
+
+} // namespace
+
+MatrixReport run_matrix(PrivateSystemd& systemd, const RestartTable& table,
+                        const Expectations& expectations, const RunOptions& options) {
+    Runner runner(systemd, table, expectations, options);
+    return runner.run();
+}
+
+} // namespace crashloop

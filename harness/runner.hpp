@@ -1,0 +1,42 @@
+#pragma once
+// Runs cells (a Restart= value × an exit cause) against the private systemd,
+// all of them concurrently on one manager, and judges each from events: the
+// fixture's own log and systemd's state changes, never from waiting a while.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <vector>
+
+#include "cell_result.hpp"
+#include "exit_cause.hpp"
+#include "expectations.hpp"
+#include "restart_table.hpp"
+
+namespace crashloop {
+
+class PrivateSystemd;
+
+// Ctrl-C (or SIGTERM) reached the run: nothing is reported.
+class Interrupted : public std::runtime_error {
+  public:
+    Interrupted() : std::runtime_error("interrupted") {}
+};
+
+struct RunOptions {
+    std::vector<RestartValue> restarts;
+    std::vector<ExitCause> causes;
+    unsigned jobs = 0; // cells in flight at once; 0 = all
+    std::chrono::milliseconds cell_deadline{30000};
+    std::filesystem::path fixture; // fake-httpd
+    int interrupt_fd = -1;         // readable = stop now (throws Interrupted)
+    std::function<void(const CellResult&)> on_cell_done;
+};
+
+// The restarts the manual promises for one cell.
+bool expected_restart(const RestartTable& table, RestartValue value, const ExitCause& cause);
+
+MatrixReport run_matrix(PrivateSystemd& systemd, const RestartTable& table,
+                        const Expectations& expectations, const RunOptions& options);
+
+} // namespace crashloop

@@ -1,0 +1,339 @@
+#include "systemd_bus.hpp"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-bus.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "private_systemd.hpp"
+
+namespace crashloop {
+
+namespace {
+constexpr const char* kDestination = "org.freedesktop.systemd1";
+constexpr const char* kManagerPath = "/org/freedesktop/systemd1";
+constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
+
+std::string errno_text(int r) { return std::strerror(r < 0 ? -r : r); }
+
+void check(int r, const std::string& what) {
+    if (r < 0) throw SupervisorError(what + ": " + errno_text(r));
+}
+
+std::string error_of(sd_bus_message* reply) {
+    const sd_bus_error* error = sd_bus_message_get_error(reply);
+    if (!error) return "";
+    return std::string(error->name ? error->name : "error") + ": " +
+           (error->message ? error->message : "");
+}
+
+// Heap-owned callbacks for sd_bus_call_async, freed when the reply comes.
+template <typename F> struct Pending {
+    F done;
+};
+
+int on_job_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+    std::unique_ptr<Pending<SystemdBus::Done>> pending(
+        static_cast<Pending<SystemdBus::Done>*>(userdata));
+    std::string error = error_of(reply);
+    const char* job = "";
+    if (error.empty() && sd_bus_message_read(reply, "o", &job) < 0) error = "malformed job reply";
+    pending->done(error, job ? job : "");
+    return 0;
+}
+
+void append_argv(sd_bus_message* m, const std::vector<std::string>& argv) {
+    // ExecStart=/ExecReload= are a(sasb): path, argv, ignore-failure.
+    check(sd_bus_message_open_container(m, 'v', "a(sasb)"), "append exec");
+    check(sd_bus_message_open_container(m, 'a', "(sasb)"), "append exec");
+    check(sd_bus_message_open_container(m, 'r', "sasb"), "append exec");
+    check(sd_bus_message_append(m, "s", argv.front().c_str()), "append exec");
+    check(sd_bus_message_open_container(m, 'a', "s"), "append exec");
+    for (const auto& arg : argv) check(sd_bus_message_append(m, "s", arg.c_str()), "append exec");
+    check(sd_bus_message_close_container(m), "append exec");
+    check(sd_bus_message_append(m, "b", 0), "append exec");
+    check(sd_bus_message_close_container(m), "append exec");
+    check(sd_bus_message_close_container(m), "append exec");
+    check(sd_bus_message_close_container(m), "append exec");
+}
+
+void append_status_set(sd_bus_message* m, const char* name, const ExitStatusSet& set) {
+    if (set.empty()) return;
+    // SuccessExitStatus= & co. are (aiai): exit codes, then signals.
+    check(sd_bus_message_open_container(m, 'r', "sv"), name);
+    check(sd_bus_message_append(m, "s", name), name);
+    check(sd_bus_message_open_container(m, 'v', "(aiai)"), name);
+    check(sd_bus_message_open_container(m, 'r', "aiai"), name);
+    for (const auto* list : {&set.codes, &set.signals}) {
+        check(sd_bus_message_open_container(m, 'a', "i"), name);
+        for (int value : *list) check(sd_bus_message_append(m, "i", value), name);
+        check(sd_bus_message_close_container(m), name);
+    }
+    check(sd_bus_message_close_container(m), name);
+    check(sd_bus_message_close_container(m), name);
+    check(sd_bus_message_close_container(m), name);
+}
+
+template <typename T> void append_property(sd_bus_message* m, const char* name, const char* type, T value) {
+    check(sd_bus_message_append(m, "(sv)", name, type, value), name);
+}
+
+// Reads the properties we need out of a GetAll reply (a{sv}).
+void read_properties(sd_bus_message* reply, UnitSnapshot& s) {
+    check(sd_bus_message_enter_container(reply, 'a', "{sv}"), "read properties");
+    while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+        const char* name = nullptr;
+        check(sd_bus_message_read(reply, "s", &name), "read property name");
+        std::string key = name;
+        auto read_string = [&](std::string& out) {
+            const char* value = nullptr;
+            check(sd_bus_message_read(reply, "v", "s", &value), key);
+            out = value ? value : "";
+        };
+        if (key == "ActiveState") read_string(s.active_state);
+        else if (key == "LoadState") read_string(s.load_state);
+        else if (key == "SubState") read_string(s.sub_state);
+        else if (key == "Result") read_string(s.result);
+        else if (key == "MainPID") check(sd_bus_message_read(reply, "v", "u", &s.main_pid), key);
+        else if (key == "NRestarts") check(sd_bus_message_read(reply, "v", "u", &s.n_restarts), key);
+        else if (key == "ExecMainCode") check(sd_bus_message_read(reply, "v", "i", &s.exec_main_code), key);
+        else if (key == "ExecMainStatus") check(sd_bus_message_read(reply, "v", "i", &s.exec_main_status), key);
+        else if (key == "ExecMainExitTimestampMonotonic")
+            check(sd_bus_message_read(reply, "v", "t", &s.exec_main_exit_us), key);
+        else if (key == "Job") {
+            const char* job_path = nullptr;
+            check(sd_bus_message_read(reply, "v", "(uo)", &s.job_id, &job_path), key);
+        } else check(sd_bus_message_skip(reply, "v"), key);
+        check(sd_bus_message_exit_container(reply), "read property");
+    }
+    check(sd_bus_message_exit_container(reply), "read properties");
+}
+
+struct SnapshotCall {
+    std::function<void(const std::string&, const UnitSnapshot&)> done;
+    UnitSnapshot snapshot;
+    std::string error;
+    int replies = 0;
+};
+
+int on_properties_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+    auto* call = static_cast<SnapshotCall*>(userdata);
+    std::string error = error_of(reply);
+    if (error.empty()) {
+        try {
+            read_properties(reply, call->snapshot);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    }
+    if (call->error.empty()) call->error = error;
+    if (++call->replies == 2) {
+        std::unique_ptr<SnapshotCall> owned(call);
+        owned->done(owned->error, owned->snapshot);
+    }
+    return 0;
+}
+
+int on_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
+    auto* self = static_cast<std::function<void(sd_bus_message*)>*>(userdata);
+    (*self)(m);
+    return 0;
+}
+} // namespace
+
+SystemdBus::SystemdBus(const std::string& address) {
+    check(sd_bus_new(&bus_), "sd_bus_new");
+    check(sd_bus_set_address(bus_, address.c_str()), "sd_bus_set_address " + address);
+    // A manager's private socket speaks peer-to-peer D-Bus: no bus daemon, no Hello.
+    check(sd_bus_set_bus_client(bus_, 0), "sd_bus_set_bus_client");
+    int r = sd_bus_start(bus_);
+    if (r < 0) {
+        sd_bus_unref(bus_);
+        bus_ = nullptr;
+        throw SupervisorError("cannot connect to " + address + ": " + errno_text(r));
+    }
+}
+
+SystemdBus::~SystemdBus() {
+    if (bus_) sd_bus_flush_close_unref(bus_);
+}
+
+std::string SystemdBus::version() {
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    char* version = nullptr;
+    int r = sd_bus_get_property_string(bus_, kDestination, kManagerPath, kManager, "Version",
+                                       &error, &version);
+    std::string message = error.message ? error.message : errno_text(r);
+    sd_bus_error_free(&error);
+    if (r < 0) throw SupervisorError("reading the manager's Version: " + message);
+    std::string result = version;
+    free(version);
+    return result;
+}
+
+void SystemdBus::watch(std::function<void(const std::string&)> on_unit_changed,
+                       std::function<void(const std::string&, const std::string&)> on_job_removed) {
+    on_unit_changed_ = std::move(on_unit_changed);
+    on_job_removed_ = std::move(on_job_removed);
+    properties_changed_ = std::make_unique<std::function<void(sd_bus_message*)>>([this](sd_bus_message* m) {
+        const char* path = sd_bus_message_get_path(m);
+        const char* interface = nullptr;
+        if (!path || sd_bus_message_read(m, "s", &interface) < 0) return;
+        read_properties(m, live_[path]);
+        if (on_unit_changed_) on_unit_changed_(path);
+    });
+    job_removed_ = std::make_unique<std::function<void(sd_bus_message*)>>([this](sd_bus_message* m) {
+        uint32_t id = 0;
+        const char *job = nullptr, *unit = nullptr, *result = nullptr;
+        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) >= 0 && on_job_removed_)
+            on_job_removed_(job, result);
+    });
+    check(sd_bus_match_signal(bus_, nullptr, nullptr, nullptr, "org.freedesktop.DBus.Properties",
+                              "PropertiesChanged", on_signal, properties_changed_.get()),
+          "match PropertiesChanged");
+    check(sd_bus_match_signal(bus_, nullptr, nullptr, kManagerPath, kManager, "JobRemoved",
+                              on_signal, job_removed_.get()),
+          "match JobRemoved");
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    int r = sd_bus_call_method(bus_, kDestination, kManagerPath, kManager, "Subscribe", &error,
+                               nullptr, "");
+    std::string message = error.message ? error.message : errno_text(r);
+    sd_bus_error_free(&error);
+    if (r < 0) throw SupervisorError("Subscribe: " + message);
+}
+
+void SystemdBus::start(const TransientService& s, Done done) {
+    sd_bus_message* m = nullptr;
+    check(sd_bus_message_new_method_call(bus_, &m, kDestination, kManagerPath, kManager,
+                                         "StartTransientUnit"),
+          "StartTransientUnit");
+    std::unique_ptr<sd_bus_message, decltype(&sd_bus_message_unref)> owned(m, sd_bus_message_unref);
+    check(sd_bus_message_append(m, "ss", s.name.c_str(), "fail"), "StartTransientUnit");
+    check(sd_bus_message_open_container(m, 'a', "(sv)"), "properties");
+    append_property(m, "Description", "s", s.description.c_str());
+    // Only default.target exists in the private manager: no basic.target to order after.
+    append_property(m, "DefaultDependencies", "b", 0);
+    append_property(m, "Type", "s", s.type.c_str());
+    append_property(m, "NotifyAccess", "s", "main");
+    append_property(m, "Restart", "s", std::string(to_string(s.restart)).c_str());
+    append_property(m, "RestartUSec", "t", static_cast<uint64_t>(s.restart_sec.count()));
+    append_property(m, "TimeoutStartUSec", "t", static_cast<uint64_t>(s.timeout_start.count()));
+    append_property(m, "TimeoutStopUSec", "t", static_cast<uint64_t>(s.timeout_stop.count()));
+    if (s.watchdog.count() > 0)
+        append_property(m, "WatchdogUSec", "t", static_cast<uint64_t>(s.watchdog.count()));
+    // No core files: a dump would land in the working directory and outlive the run.
+    append_property(m, "LimitCORE", "t", uint64_t{0});
+    append_property(m, "LimitCORESoft", "t", uint64_t{0});
+    check(sd_bus_message_open_container(m, 'r', "sv"), "ExecStart");
+    check(sd_bus_message_append(m, "s", "ExecStart"), "ExecStart");
+    append_argv(m, s.exec_start);
+    check(sd_bus_message_close_container(m), "ExecStart");
+    if (!s.exec_reload.empty()) {
+        check(sd_bus_message_open_container(m, 'r', "sv"), "ExecReload");
+        check(sd_bus_message_append(m, "s", "ExecReload"), "ExecReload");
+        append_argv(m, s.exec_reload);
+        check(sd_bus_message_close_container(m), "ExecReload");
+    }
+    append_status_set(m, "SuccessExitStatus", s.rules.success_exit_status);
+    append_status_set(m, "RestartPreventExitStatus", s.rules.restart_prevent_exit_status);
+    append_status_set(m, "RestartForceExitStatus", s.rules.restart_force_exit_status);
+    check(sd_bus_message_close_container(m), "properties");
+    check(sd_bus_message_append(m, "a(sa(sv))", 0), "aux units");
+    auto* pending = new Pending<Done>{std::move(done)};
+    int r = sd_bus_call_async(bus_, nullptr, m, on_job_reply, pending, 0);
+    if (r < 0) {
+        delete pending;
+        check(r, "StartTransientUnit " + s.name);
+    }
+}
+
+void SystemdBus::stop(const std::string& unit, Done done) {
+    auto* pending = new Pending<Done>{std::move(done)};
+    int r = sd_bus_call_method_async(bus_, nullptr, kDestination, kManagerPath, kManager, "StopUnit",
+                                     on_job_reply, pending, "ss", unit.c_str(), "replace");
+    if (r < 0) {
+        delete pending;
+        check(r, "StopUnit " + unit);
+    }
+}
+
+void SystemdBus::reload(const std::string& unit, Done done) {
+    auto* pending = new Pending<Done>{std::move(done)};
+    int r = sd_bus_call_method_async(bus_, nullptr, kDestination, kManagerPath, kManager,
+                                     "ReloadUnit", on_job_reply, pending, "ss", unit.c_str(),
+                                     "replace");
+    if (r < 0) {
+        delete pending;
+        check(r, "ReloadUnit " + unit);
+    }
+}
+
+void SystemdBus::snapshot(const std::string& unit_path, SnapshotDone done) {
+    auto merge = [this, unit_path, done = std::move(done)](const std::string& error,
+                                                          const UnitSnapshot& read) {
+        UnitSnapshot& live = live_[unit_path];
+        if (!error.empty()) return done(error, live);
+        if (read.load_state == "not-found") {
+            live.collected = true;
+            live.job_id = 0;
+        } else {
+            live = read;
+        }
+        done("", live);
+    };
+    auto* call = new SnapshotCall{std::move(merge), {}, {}, 0};
+    for (const char* interface : {"org.freedesktop.systemd1.Unit", "org.freedesktop.systemd1.Service"}) {
+        int r = sd_bus_call_method_async(bus_, nullptr, kDestination, unit_path.c_str(),
+                                         "org.freedesktop.DBus.Properties", "GetAll",
+                                         on_properties_reply, call, "s", interface);
+        if (r < 0) {
+            // The first call may already own `call`; fail loudly instead of guessing.
+            throw SupervisorError("GetAll " + unit_path + ": " + errno_text(r));
+        }
+    }
+}
+
+std::string SystemdBus::unit_path(const std::string& unit_name) {
+    char* path = nullptr;
+    check(sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit_name.c_str(), &path),
+          "encode unit path");
+    std::string result = path;
+    free(path);
+    return result;
+}
+
+void SystemdBus::process_all() {
+    for (;;) {
+        int r = sd_bus_process(bus_, nullptr);
+        if (r < 0) throw SupervisorError("the private systemd's bus: " + errno_text(r));
+        if (r == 0) return;
+    }
+}
+
+bool SystemdBus::wait(std::chrono::steady_clock::time_point deadline, int extra_fd) {
+    process_all();
+    int events = sd_bus_get_events(bus_);
+    if (events < 0) throw SupervisorError("the private systemd's bus: " + errno_text(events));
+    uint64_t bus_timeout_us = UINT64_MAX;
+    sd_bus_get_timeout(bus_, &bus_timeout_us);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    int timeout = static_cast<int>(std::max<long long>(0, left));
+    if (bus_timeout_us != UINT64_MAX) {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long long now_us = ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+        long long bus_ms = (static_cast<long long>(bus_timeout_us) - now_us + 999) / 1000;
+        timeout = static_cast<int>(std::max(0LL, std::min<long long>(timeout, bus_ms)));
+    }
+    pollfd fds[2] = {{sd_bus_get_fd(bus_), static_cast<short>(events), 0}, {extra_fd, POLLIN, 0}};
+    int n = poll(fds, extra_fd >= 0 ? 2 : 1, timeout);
+    if (n < 0 && errno != EINTR) throw SupervisorError(std::string("poll: ") + std::strerror(errno));
+    process_all();
+    return n > 0 && extra_fd >= 0 && (fds[1].revents & POLLIN);
+}
+
+} // namespace crashloop

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Bad arguments and malformed scenario files: exit 2, a message naming the
+# file, the line and what was expected, and no report at all.
+set -u
+crashloop=$1 root=$2
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+failures=0
+
+expect() { # expect NAME PATTERN -- ARGS…
+  local name=$1 pattern=$2; shift 3
+  "$crashloop" "$@" >"$work/out" 2>"$work/err"; local rc=$?
+  if [ $rc -ne 2 ]; then echo "FAIL $name: exit $rc, expected 2"; cat "$work/err"; failures=$((failures+1)); return; fi
+  if ! grep -qE "$pattern" "$work/err"; then echo "FAIL $name: stderr lacks /$pattern/:"; cat "$work/err"; failures=$((failures+1)); return; fi
+  if [ -s "$work/out" ]; then echo "FAIL $name: something was reported on stdout"; failures=$((failures+1)); return; fi
+  echo "ok   $name: $(head -n1 "$work/err")"
+}
+
+expect unknown-restart "--restart: unknown Restart= value 'sometimes'" -- matrix --restart sometimes
+expect unknown-cause "unknown exit cause 'sigfoo'" -- matrix --cause sigabrt,sigfoo
+expect unknown-format "--format: unknown format 'yaml'" -- matrix --format yaml
+expect unknown-supervisor "--supervisor: unknown supervisor" -- matrix --supervisor upstart
+expect unknown-option "" -- matrix --frobnicate
+expect no-subcommand "" --
+
+scenarios() { rm -rf "$work/s"; cp -r "$root/scenarios" "$work/s"; }
+
+scenarios; printf '\n[[cause]]\nid = "broken"\ngroup = "table"\nsummary = "x"\nplan = "ready,explode"\noutcome = { exit_code = 0 }\n' >>"$work/s/causes.toml"
+line=$(grep -n 'ready,explode' "$work/s/causes.toml" | cut -d: -f1)
+expect bad-plan-step "causes.toml:$line:" -- --scenarios "$work/s" matrix --cause exit-0
+
+scenarios; printf '\n[[cause]\n' >>"$work/s/causes.toml"
+line=$(wc -l <"$work/s/causes.toml")
+expect toml-syntax "causes.toml:$line:" -- --scenarios "$work/s" matrix
+
+scenarios; sed -i '0,/restarted_by = \[/s//restarted_by = ["sometimes", /' "$work/s/table.toml"
+line=$(grep -n '"sometimes"' "$work/s/table.toml" | cut -d: -f1)
+expect bad-table-value "table.toml:$line:.*sometimes" -- --scenarios "$work/s" matrix
+
+scenarios; printf '\n[[deviation]]\ncause = "stop"\nrestart = "sometimes"\nrestarted = true\nreason = "x"\n' >>"$work/s/expectations/systemd-252.toml"
+line=$(grep -n '"sometimes"' "$work/s/expectations/systemd-252.toml" | cut -d: -f1)
+expect bad-expectation "systemd-252.toml:$line:" -- --scenarios "$work/s" matrix --cause exit-0 --restart no
+
+[ $failures -eq 0 ] && echo "all bad inputs rejected cleanly" || exit 1

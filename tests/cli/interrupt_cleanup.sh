@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Nothing outlives a run: not after a normal end, not after Ctrl-C (SIGINT),
+# not after SIGKILL halfway. Checked precisely on what this run started (the
+# keeper's cgroup, every process in it), so tests running beside it don't count.
+set -u
+crashloop=$1
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+failures=0
+
+# Polls a condition until a deadline: the shell's way of waiting on an event.
+wait_for() { local deadline=$((SECONDS + $1)); shift; until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.02; done; }
+
+keeper_cgroup() { # the keeper's own cgroup in the name=systemd (or unified) hierarchy
+  local path; path=$(awk -F: '$2=="name=systemd"{print $3}' /proc/"$1"/cgroup 2>/dev/null)
+  if [ -n "$path" ]; then echo "/sys/fs/cgroup/systemd$path"; return; fi
+  path=$(awk -F: '$1=="0"{print $3}' /proc/"$1"/cgroup 2>/dev/null)
+  [ -d /sys/fs/cgroup/unified ] && echo "/sys/fs/cgroup/unified$path" || echo "/sys/fs/cgroup$path"
+}
+tree_pids() { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u; }
+fixtures_running() { [ "$(tree_pids "$cg" | wc -l)" -ge 20 ]; }
+gone() { for p in $pids; do [ -d /proc/"$p" ] && return 1; done; [ ! -d "$cg" ]; }
+
+run_case() { # run_case NAME SIGNAL EXPECTED_EXIT
+  local name=$1 signal=$2 expected=$3
+  "$crashloop" matrix --format json >"$work/out" 2>"$work/err" &
+  local pid=$!
+  wait_for 30 pgrep -P $pid -f crashloop-sandbox >/dev/null || { echo "FAIL $name: no keeper"; failures=$((failures+1)); return; }
+  local keeper; keeper=$(pgrep -P $pid -f crashloop-sandbox)
+  cg=$(keeper_cgroup "$keeper")
+  if [ "$signal" != none ]; then
+    wait_for 30 fixtures_running || { echo "FAIL $name: fixtures never ran"; failures=$((failures+1)); }
+  fi
+  pids="$keeper $(tree_pids "$cg" | tr '\n' ' ')"
+  [ "$signal" != none ] && kill -s "$signal" $pid
+  wait $pid; local rc=$?
+  if [ $rc -ne "$expected" ]; then echo "FAIL $name: exit $rc, expected $expected"; cat "$work/err"; failures=$((failures+1)); fi
+  if ! wait_for 20 gone; then
+    echo "FAIL $name: left behind: $(for p in $pids; do [ -d /proc/$p ] && cat /proc/$p/comm; done | sort | uniq -c | tr '\n' ' ') cgroup $( [ -d "$cg" ] && echo "$cg")"
+    failures=$((failures+1)); return
+  fi
+  if [ "$signal" = INT ] && [ -s "$work/out" ]; then echo "FAIL $name: a report was written after Ctrl-C"; failures=$((failures+1)); return; fi
+  echo "ok   $name: exit $rc; $(echo $pids | wc -w) processes and the cgroup gone"
+}
+
+run_case normal-end none 0
+run_case ctrl-c INT 130
+run_case sigkill KILL 137
+[ $failures -eq 0 ] && echo "nothing outlived any run" || exit 1

@@ -1,0 +1,87 @@
+// Every cell of the matrix is its own test, against a real systemd: the
+// private user manager that crashloop starts (and removes) itself. Names read
+// like the table: on_failure/Cell.agrees_with_the_manual/sigabrt.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+
+#include "exit_cause.hpp"
+#include "expectations.hpp"
+#include "private_systemd.hpp"
+#include "restart_table.hpp"
+#include "runner.hpp"
+#include "systemd_bus.hpp"
+
+using namespace crashloop;
+
+namespace {
+
+const std::vector<ExitCause>& causes() {
+    static const std::vector<ExitCause> all = load_exit_causes(scenarios_dir() / "causes.toml");
+    return all;
+}
+
+std::vector<std::string> cause_ids() {
+    std::vector<std::string> ids;
+    for (const auto& cause : causes()) ids.push_back(cause.id);
+    return ids;
+}
+
+std::string identifier(std::string text) {
+    std::replace(text.begin(), text.end(), '-', '_');
+    return text;
+}
+
+class Cell : public ::testing::TestWithParam<std::tuple<RestartValue, std::string>> {};
+
+TEST_P(Cell, agrees_with_the_manual) {
+    const auto& [value, cause_id] = GetParam();
+    const RestartTable table = RestartTable::load(scenarios_dir() / "table.toml");
+    PrivateSystemd systemd({libexec_dir() / "crashloop-sandbox"});
+    const auto version = SystemdBus(systemd.bus_address()).version();
+    const auto expectations = Expectations::for_supervisor(scenarios_dir(), "systemd", version);
+
+    RunOptions options;
+    options.restarts = {value};
+    options.causes = select_causes(causes(), cause_id);
+    options.fixture = libexec_dir() / "fake-httpd";
+    const MatrixReport report = run_matrix(systemd, table, expectations, options);
+
+    ASSERT_EQ(report.cells.size(), 1u);
+    const CellResult& cell = report.cells.front();
+    const std::string story = std::string("Restart=") + std::string(to_string(value)) + ", " +
+                              cause_id + ": the manual says " +
+                              (cell.expected_restarted ? "restarted" : "stays down") + ", observed " +
+                              (cell.observed.restarted ? "restarted" : "stayed down") + " → " +
+                              std::string(to_string(cell.verdict)) +
+                              (cell.reason.empty() ? "" : " (" + cell.reason + ")") +
+                              "\n  evidence: " + cell.evidence;
+    EXPECT_TRUE(cell.verdict == Verdict::pass || cell.verdict == Verdict::known_deviation) << story;
+    // Counted from the fixture's own incarnations, and systemd agrees.
+    EXPECT_EQ(cell.observed.restarts, cell.observed.restarted ? 1 : 0) << story;
+    EXPECT_EQ(cell.observed.supervisor_restarts, cell.observed.restarts) << story;
+    if (cell.verdict == Verdict::known_deviation)
+        EXPECT_NE(expectations.find(cause_id, value), nullptr) << story;
+}
+
+#define CRASHLOOP_RESTART_VALUE(name, value)                                                       \
+    INSTANTIATE_TEST_SUITE_P(                                                                      \
+        name, Cell, ::testing::Combine(::testing::Values(value), ::testing::ValuesIn(cause_ids())), \
+        [](const auto& info) { return identifier(std::get<1>(info.param)); })
+
+CRASHLOOP_RESTART_VALUE(no, RestartValue::no);
+CRASHLOOP_RESTART_VALUE(always, RestartValue::always);
+CRASHLOOP_RESTART_VALUE(on_success, RestartValue::on_success);
+CRASHLOOP_RESTART_VALUE(on_failure, RestartValue::on_failure);
+CRASHLOOP_RESTART_VALUE(on_abnormal, RestartValue::on_abnormal);
+CRASHLOOP_RESTART_VALUE(on_abort, RestartValue::on_abort);
+CRASHLOOP_RESTART_VALUE(on_watchdog, RestartValue::on_watchdog);
+
+} // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}
