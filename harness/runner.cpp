@@ -219,7 +219,8 @@ class Runner {
         const Trigger trigger = cell.cause->trigger;
         if (trigger != Trigger::none && !cell.triggered) {
             if (running && incarnations.size() == 1 && incarnations[0].ready_ns) fire_trigger(cell);
-            else if (ended) finish_error(cell, "the service ended before it could be told to " +
+            else if ((down && s.job_id == 0 && !incarnations.empty()) || s.sub_state == "auto-restart")
+                finish_error(cell, "the service ended before it could be told to " +
                                                    std::string(to_string(trigger)) + ": " + s.state());
             return;
         }
