@@ -181,7 +181,12 @@ void SystemdBus::watch(std::function<void(const std::string&)> on_unit_changed,
         const char* path = sd_bus_message_get_path(m);
         const char* interface = nullptr;
         if (!path || sd_bus_message_read(m, "s", &interface) < 0) return;
-        read_properties(m, live_[path]);
+        UnitSnapshot& live = live_[path];
+        read_properties(m, live);
+        if (auto log = spdlog::get("systemd"))
+            log->trace("{} {}: {}, main pid {}, exit code/status {}/{}, NRestarts {}", path, interface,
+                       live.state(), live.main_pid, live.exec_main_code, live.exec_main_status,
+                       live.n_restarts);
         if (on_unit_changed_) on_unit_changed_(path);
     });
     job_removed_ = std::make_unique<std::function<void(sd_bus_message*)>>([this](sd_bus_message* m) {
@@ -275,9 +280,13 @@ void SystemdBus::snapshot(const std::string& unit_path, SnapshotDone done) {
                                                           const UnitSnapshot& read) {
         UnitSnapshot& live = live_[unit_path];
         if (!error.empty()) return done(error, live);
+        if (auto log = spdlog::get("systemd"))
+            log->trace("{} GetAll: {}, LoadState={}", unit_path, read.state(), read.load_state);
         if (read.load_state == "not-found") {
-            live.collected = true;
-            live.job_id = 0;
+            // Collected. Its last PropertiesChanged may still be on the way: only a
+            // unit whose signals already said it went down is settled.
+            live.collected = live.active_state == "inactive" || live.active_state == "failed";
+            if (live.collected) live.job_id = 0;
         } else {
             live = read;
         }

@@ -1,0 +1,204 @@
+// The JUnit XML report, for CI test views: one <testsuite> per run, one
+// <testcase classname="<restart>" name="<cause>"> per cell. A known deviation
+// passes (it is listed, with its reason, in the expectations file) but says so
+// in <system-out>.
+#include <algorithm>
+#include <fmt/format.h>
+#include <string>
+#include <string_view>
+
+#include "report.hpp"
+
+namespace crashloop {
+
+namespace {
+
+// Decodes one UTF-8 sequence at text[i]; returns the code point and advances i,
+// or returns U+FFFD for a malformed or overlong sequence and skips one byte.
+char32_t next_codepoint(std::string_view text, std::size_t& i) {
+    constexpr char32_t replacement = 0xfffd;
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    char32_t cp = 0;
+    char32_t minimum = 0;
+    if (lead < 0x80) {
+        i += 1;
+        return lead;
+    }
+    if (lead >= 0xc2 && lead < 0xe0) {
+        length = 2;
+        cp = lead & 0x1fU;
+        minimum = 0x80;
+    } else if (lead >= 0xe0 && lead < 0xf0) {
+        length = 3;
+        cp = lead & 0x0fU;
+        minimum = 0x800;
+    } else if (lead >= 0xf0 && lead < 0xf5) {
+        length = 4;
+        cp = lead & 0x07U;
+        minimum = 0x10000;
+    } else {
+        i += 1;
+        return replacement;
+    }
+    if (i + length > text.size()) {
+        i += 1;
+        return replacement;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xc0U) != 0x80U) {
+            i += 1;
+            return replacement;
+        }
+        cp = (cp << 6U) | (next & 0x3fU);
+    }
+    if (cp < minimum || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        i += 1;
+        return replacement;
+    }
+    i += length;
+    return cp;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xc0U | (cp >> 6U));
+        out += static_cast<char>(0x80U | (cp & 0x3fU));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xe0U | (cp >> 12U));
+        out += static_cast<char>(0x80U | ((cp >> 6U) & 0x3fU));
+        out += static_cast<char>(0x80U | (cp & 0x3fU));
+    } else {
+        out += static_cast<char>(0xf0U | (cp >> 18U));
+        out += static_cast<char>(0x80U | ((cp >> 12U) & 0x3fU));
+        out += static_cast<char>(0x80U | ((cp >> 6U) & 0x3fU));
+        out += static_cast<char>(0x80U | (cp & 0x3fU));
+    }
+}
+
+enum class XmlContext { text, attribute };
+
+// XML 1.0 cannot carry most C0 controls at all, not even as &#N; references
+// (https://www.w3.org/TR/xml/#charsets), yet evidence may quote a terminal
+// escape or a stray byte. Those are written as visible "\xNN" instead;
+// invalid UTF-8 becomes U+FFFD. In attributes tab, newline and CR are written
+// as references, or attribute-value normalisation would turn them into spaces.
+std::string escape_xml(std::string_view text, XmlContext context) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const char32_t cp = next_codepoint(text, i);
+        switch (cp) {
+        case '&':
+            out += "&amp;";
+            continue;
+        case '<':
+            out += "&lt;";
+            continue;
+        case '>':
+            out += "&gt;";
+            continue;
+        case '"':
+            out += "&quot;";
+            continue;
+        case '\'':
+            out += "&apos;";
+            continue;
+        case '\t':
+        case '\n':
+            if (context == XmlContext::attribute)
+                out += fmt::format("&#{};", static_cast<unsigned>(cp));
+            else
+                out += static_cast<char>(cp);
+            continue;
+        case '\r':
+            out += "&#13;";
+            continue;
+        default:
+            break;
+        }
+        if (cp < 0x20 || cp == 0xfffe || cp == 0xffff)
+            out += fmt::format("\\x{:02x}", static_cast<unsigned>(cp & 0xffU));
+        else
+            append_utf8(out, cp);
+    }
+    return out;
+}
+
+std::string attr(std::string_view text) {
+    return escape_xml(text, XmlContext::attribute);
+}
+std::string body(std::string_view text) {
+    return escape_xml(text, XmlContext::text);
+}
+
+std::string seconds(std::chrono::milliseconds duration) {
+    return fmt::format("{:.3f}", static_cast<double>(duration.count()) / 1000.0);
+}
+
+std::string testcase(const CellResult& cell) {
+    std::string out =
+        fmt::format("  <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
+                    attr(to_string(cell.restart)), attr(cell.cause), seconds(cell.duration));
+    std::string inner;
+    switch (cell.verdict) {
+    case Verdict::pass:
+        if (!cell.evidence.empty())
+            inner = fmt::format("    <system-out>{}</system-out>\n", body(cell.evidence));
+        break;
+    case Verdict::fail: {
+        const std::string message = cell.reason.empty()
+                                        ? expected_vs_observed(cell)
+                                        : cell.reason + " (" + expected_vs_observed(cell) + ")";
+        inner = fmt::format("    <failure message=\"{}\" type=\"fail\">{}</failure>\n",
+                            attr(message), body(cell.evidence));
+        break;
+    }
+    case Verdict::error:
+        inner = fmt::format("    <error message=\"{}\" type=\"error\">{}</error>\n",
+                            attr(cell.reason), body(cell.evidence));
+        break;
+    case Verdict::not_applicable:
+        inner = fmt::format("    <skipped message=\"{}\"/>\n", attr(cell.reason));
+        break;
+    case Verdict::known_deviation: {
+        std::string text = "known deviation: " + cell.reason;
+        if (!cell.evidence.empty()) text += "\nevidence: " + cell.evidence;
+        inner = fmt::format("    <system-out>{}</system-out>\n", body(text));
+        break;
+    }
+    }
+    if (inner.empty()) return out + "/>\n";
+    return out + ">\n" + inner + "  </testcase>\n";
+}
+
+} // namespace
+
+std::string render_junit(const MatrixReport& report) {
+    const auto count = [&](Verdict verdict) {
+        return std::count_if(report.cells.begin(), report.cells.end(),
+                             [&](const CellResult& cell) { return cell.verdict == verdict; });
+    };
+    std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out += fmt::format("<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
+                       "skipped=\"{}\" time=\"{}\">\n",
+                       attr("crashloop." + report.supervisor), report.cells.size(),
+                       count(Verdict::fail), count(Verdict::error), count(Verdict::not_applicable),
+                       seconds(report.wall));
+    out += "  <properties>\n";
+    out += fmt::format("    <property name=\"supervisor_version\" value=\"{}\"/>\n",
+                       attr(report.supervisor_version));
+    out += fmt::format("    <property name=\"expectations\" value=\"{}\"/>\n",
+                       attr(report.expectations_file));
+    out += "  </properties>\n";
+    for (const auto& cell : report.cells)
+        out += testcase(cell);
+    out += "</testsuite>\n";
+    return out;
+}
+
+} // namespace crashloop
