@@ -78,6 +78,7 @@ class Runner {
         for (size_t i = 0; i < cells_.size(); ++i) queue_.push_back(i);
 
         const auto begin = Clock::now();
+        start_anchor();
         launch_more();
         while (remaining_ > 0) {
             auto next_deadline = Clock::now() + std::chrono::seconds(1);
@@ -145,6 +146,30 @@ class Runner {
                          cell.log_inside};
         s.rules = cause.rules;
         return s;
+    }
+
+    // A unit that ends inactive is garbage-collected at once, with its Result,
+    // exit status and NRestarts, often before its last PropertiesChanged is
+    // sent. AddRef= would pin it but needs a bus daemon to track us, so an
+    // anchor does: a running service ordered After= every cell references them,
+    // and systemd keeps whatever a live unit references.
+    void start_anchor() {
+        static int anchors = 0;
+        TransientService anchor;
+        anchor.name = "crashloop-anchor-" + std::to_string(++anchors) + ".service";
+        anchor.description = "crashloop: keeps this run's units loaded";
+        anchor.type = "simple";
+        anchor.exec_start = {options_.fixture.string(), "--plan", "serve", "--events",
+                             std::string(PrivateSystemd::events_dir) + "/" + anchor.name + ".log"};
+        for (const auto& cell : cells_) anchor.after.push_back(cell->unit);
+        std::optional<std::string> outcome;
+        bus_.start(anchor, [&outcome](const std::string& error, const std::string&) { outcome = error; });
+        const auto deadline = Clock::now() + options_.cell_deadline;
+        while (!outcome) {
+            if (Clock::now() >= deadline) throw SupervisorError("the anchor unit did not start in time");
+            if (bus_.wait(deadline, options_.interrupt_fd)) throw Interrupted();
+        }
+        if (!outcome->empty()) throw SupervisorError("starting " + anchor.name + ": " + *outcome);
     }
 
     void launch_more() {

@@ -241,6 +241,16 @@ void SystemdBus::start(const TransientService& s, Done done) {
         append_argv(m, s.exec_reload);
         check(sd_bus_message_close_container(m), "ExecReload");
     }
+    if (!s.after.empty()) {
+        check(sd_bus_message_open_container(m, 'r', "sv"), "After");
+        check(sd_bus_message_append(m, "s", "After"), "After");
+        check(sd_bus_message_open_container(m, 'v', "as"), "After");
+        check(sd_bus_message_open_container(m, 'a', "s"), "After");
+        for (const auto& unit : s.after) check(sd_bus_message_append(m, "s", unit.c_str()), "After");
+        check(sd_bus_message_close_container(m), "After");
+        check(sd_bus_message_close_container(m), "After");
+        check(sd_bus_message_close_container(m), "After");
+    }
     append_status_set(m, "SuccessExitStatus", s.rules.success_exit_status);
     append_status_set(m, "RestartPreventExitStatus", s.rules.restart_prevent_exit_status);
     append_status_set(m, "RestartForceExitStatus", s.rules.restart_force_exit_status);

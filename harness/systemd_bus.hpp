@@ -30,6 +30,7 @@ struct TransientService {
     std::vector<std::string> exec_start;   // argv, argv[0] absolute
     std::vector<std::string> exec_reload;  // empty: none
     RestartRules rules;
+    std::vector<std::string> after; // After= (an anchor uses it to keep units referenced)
 };
 
 // What systemd says about a service at one moment.

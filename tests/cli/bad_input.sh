@@ -10,7 +10,7 @@ expect() { # expect NAME PATTERN -- ARGS…
   local name=$1 pattern=$2; shift 3
   "$crashloop" "$@" >"$work/out" 2>"$work/err"; local rc=$?
   if [ $rc -ne 2 ]; then echo "FAIL $name: exit $rc, expected 2"; cat "$work/err"; failures=$((failures+1)); return; fi
-  if ! grep -qE "$pattern" "$work/err"; then echo "FAIL $name: stderr lacks /$pattern/:"; cat "$work/err"; failures=$((failures+1)); return; fi
+  if ! grep -qE -e "$pattern" "$work/err"; then echo "FAIL $name: stderr lacks /$pattern/:"; cat "$work/err"; failures=$((failures+1)); return; fi
   if [ -s "$work/out" ]; then echo "FAIL $name: something was reported on stdout"; failures=$((failures+1)); return; fi
   echo "ok   $name: $(head -n1 "$work/err")"
 }
