@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <iterator>
 #include <poll.h>
 #include <sstream>
 #include <string>
@@ -152,13 +153,25 @@ void remove_tree(const std::string& dir) {
     rmdir(dir.c_str());
 }
 
+// A zombie has already released everything; only its reaper (the host's init,
+// once the manager is gone) can make it vanish, so it does not count as alive.
+bool is_zombie(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto paren = text.rfind(')');
+    return paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] == 'Z';
+}
+
 // Kills every process in the tree but ourselves and waits (on pidfds, with a
 // deadline) until they are gone. Returns false when something survived.
 bool empty_tree(const std::string& dir, long long deadline_ms) {
     for (;;) {
         std::vector<int> pidfds;
+        // Our own child (the manager) must be reaped to leave the cgroup.
+        while (waitpid(-1, nullptr, WNOHANG) > 0) {
+        }
         for (pid_t pid : pids_under(dir)) {
-            if (pid == getpid()) continue;
+            if (pid == getpid() || is_zombie(pid)) continue;
             int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
             kill(pid, SIGKILL);
             if (fd >= 0) pidfds.push_back(fd);
@@ -173,7 +186,7 @@ bool empty_tree(const std::string& dir, long long deadline_ms) {
         // Our own child (the manager) must be reaped to leave the cgroup.
         while (waitpid(-1, nullptr, WNOHANG) > 0) {
         }
-        if (now_ms() > deadline_ms) return pids_under(dir).size() <= 1;
+        if (now_ms() > deadline_ms) return false;
     }
 }
 

@@ -16,6 +16,11 @@
 
 using namespace crashloop;
 
+namespace crashloop {
+// ctest shows the parameter: "on-abort", not "4-byte object <05-00 00-00>".
+void PrintTo(RestartValue value, std::ostream* out) { *out << to_string(value); }
+} // namespace crashloop
+
 namespace {
 
 const std::vector<ExitCause>& causes() {
