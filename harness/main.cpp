@@ -45,7 +45,7 @@ void setup_logging(int verbosity) {
     auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     for (const char* name : {"harness", "systemd", "fixture"}) {
         auto log = std::make_shared<spdlog::logger>(name, sink);
-        log->set_pattern("%^%l%$ [%n] %v");
+        log->set_pattern(verbosity > 0 ? "%H:%M:%S.%e %^%l%$ [%n] %v" : "%^%l%$ [%n] %v");
         spdlog::register_logger(log);
     }
     spdlog::set_default_logger(std::make_shared<spdlog::logger>("crashloop", sink));

@@ -61,6 +61,7 @@ PrivateSystemd::PrivateSystemd(const Options& options) : keeper_(std::make_uniqu
                                  options.log_level},
         bp::process_stdio{k.to_keeper, k.from_keeper, {}});
     k.pid = k.process->id();
+    logger()->debug("crashloop-sandbox started: pid {}", k.pid);
 
     // The keeper prints "ready <manager pid>" once systemd has sent READY=1.
     const auto deadline = Clock::now() + options.ready_timeout;

@@ -75,10 +75,17 @@ class Runner {
                    });
         for (const auto& cause : options_.causes)
             for (RestartValue value : options_.restarts) cells_.push_back(make_cell(value, cause));
-        for (size_t i = 0; i < cells_.size(); ++i) queue_.push_back(i);
+        // Cells whose fault is a timeout go first: a burst of starts on two
+        // cores must not eat into a 500 ms TimeoutStartSec= or WatchdogSec=.
+        for (size_t i = 0; i < cells_.size(); ++i)
+            if (timing_sensitive(*cells_[i]->cause)) queue_.push_back(i);
+        for (size_t i = 0; i < cells_.size(); ++i)
+            if (!timing_sensitive(*cells_[i]->cause)) queue_.push_back(i);
 
         const auto begin = Clock::now();
+        logger()->debug("subscribed; starting the anchor");
         start_anchor();
+        logger()->debug("anchor started; launching {} cells", cells_.size());
         launch_more();
         while (remaining_ > 0) {
             auto next_deadline = Clock::now() + std::chrono::seconds(1);
@@ -109,6 +116,10 @@ class Runner {
     std::map<std::string, Cell*> by_path_, by_job_;
     size_t in_flight_ = 0;
     size_t remaining_ = 0;
+
+    static bool timing_sensitive(const ExitCause& cause) {
+        return cause.start_timeout_ms.has_value() || cause.watchdog_ms.has_value();
+    }
 
     std::unique_ptr<Cell> make_cell(RestartValue value, const ExitCause& cause) {
         auto cell = std::make_unique<Cell>();
@@ -251,7 +262,10 @@ class Runner {
         }
         // Settled means no job queued either: a unit is inactive while its start
         // job waits, and a reload holds a job until it finishes or times out.
-        if (incarnations.size() >= 2 && running && incarnations.back().ready_ns)
+        // The snapshot may predate what the log (read just now) says: only a
+        // snapshot that already shows the new incarnation as main pid decides.
+        if (incarnations.size() >= 2 && running && incarnations.back().ready_ns &&
+            s.main_pid == static_cast<uint32_t>(incarnations.back().pid))
             return finish_observed(cell, s, events, true);
         if (down && s.job_id == 0 && !incarnations.empty())
             return finish_observed(cell, s, events, false);

@@ -323,16 +323,21 @@ std::string SystemdBus::unit_path(const std::string& unit_name) {
     return result;
 }
 
-void SystemdBus::process_all() {
+bool SystemdBus::process_all() {
+    bool any = false;
     for (;;) {
         int r = sd_bus_process(bus_, nullptr);
         if (r < 0) throw SupervisorError("the private systemd's bus: " + errno_text(r));
-        if (r == 0) return;
+        if (r == 0) return any;
+        any = true;
     }
 }
 
 bool SystemdBus::wait(std::chrono::steady_clock::time_point deadline, int extra_fd) {
-    process_all();
+    // What is already queued may be exactly what the caller waits for: hand it
+    // over before sleeping, or a reply read along with earlier messages would
+    // only be noticed at the deadline.
+    if (process_all()) return false;
     int events = sd_bus_get_events(bus_);
     if (events < 0) throw SupervisorError("the private systemd's bus: " + errno_text(events));
     uint64_t bus_timeout_us = UINT64_MAX;

@@ -76,8 +76,9 @@ class SystemdBus {
 
     static std::string unit_path(const std::string& unit_name);
 
-    // Processes what arrived, then waits for the bus or `extra_fd` until the
-    // deadline. Returns true when extra_fd became readable.
+    // Dispatches what has arrived; if nothing had, waits for the bus or
+    // `extra_fd` until the deadline and dispatches that. Returns true when
+    // extra_fd became readable. Callers loop until their condition holds.
     bool wait(std::chrono::steady_clock::time_point deadline, int extra_fd);
 
   private:
@@ -87,7 +88,7 @@ class SystemdBus {
     // sd-bus match callbacks point here; they live as long as the connection.
     std::unique_ptr<std::function<void(sd_bus_message*)>> properties_changed_, job_removed_;
     std::map<std::string, UnitSnapshot> live_; // per unit path, merged from every signal and reply
-    void process_all();
+    bool process_all(); // true when anything was dispatched
 };
 
 } // namespace crashloop
