@@ -69,7 +69,7 @@ class Runner {
         report.restarts = options_.restarts;
         for (const auto& cause : options_.causes) report.causes.push_back(cause.id);
 
-        bus_.watch([this](const std::string& path) { on_unit_changed(path); },
+        bus_.watch([this](const std::string& path, const UnitSnapshot& live) { on_unit_changed(path, live); },
                    [this](const std::string& job, const std::string& result) {
                        on_job_removed(job, result);
                    });
@@ -199,9 +199,15 @@ class Runner {
         }
     }
 
-    void on_unit_changed(const std::string& path) {
+    void on_unit_changed(const std::string& path, const UnitSnapshot& live) {
         auto it = by_path_.find(path);
-        if (it != by_path_.end() && it->second->launched && !it->second->done) probe(*it->second);
+        if (it == by_path_.end() || !it->second->launched || it->second->done) return;
+        Cell& cell = *it->second;
+        // systemd forgets how a process ended as soon as the next one starts,
+        // often before a property read could get there; the signal that
+        // announced the end carries it.
+        if (!cell.first_end && live.exec_main_code != 0 && live.n_restarts == 0) cell.first_end = live;
+        probe(cell);
     }
 
     void on_job_removed(const std::string& job, const std::string& result) {

@@ -173,7 +173,7 @@ std::string SystemdBus::version() {
     return result;
 }
 
-void SystemdBus::watch(std::function<void(const std::string&)> on_unit_changed,
+void SystemdBus::watch(std::function<void(const std::string&, const UnitSnapshot&)> on_unit_changed,
                        std::function<void(const std::string&, const std::string&)> on_job_removed) {
     on_unit_changed_ = std::move(on_unit_changed);
     on_job_removed_ = std::move(on_job_removed);
@@ -187,7 +187,7 @@ void SystemdBus::watch(std::function<void(const std::string&)> on_unit_changed,
             log->trace("{} {}: {}, main pid {}, exit code/status {}/{}, NRestarts {}", path, interface,
                        live.state(), live.main_pid, live.exec_main_code, live.exec_main_status,
                        live.n_restarts);
-        if (on_unit_changed_) on_unit_changed_(path);
+        if (on_unit_changed_) on_unit_changed_(path, live);
     });
     job_removed_ = std::make_unique<std::function<void(sd_bus_message*)>>([this](sd_bus_message* m) {
         uint32_t id = 0;

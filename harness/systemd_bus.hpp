@@ -61,7 +61,8 @@ class SystemdBus {
 
     std::string version(); // Manager.Version, synchronously
     // Subscribe() and one match for all PropertiesChanged / JobRemoved.
-    void watch(std::function<void(const std::string& unit_path)> on_unit_changed,
+    // on_unit_changed gets the unit's state as merged from every signal so far.
+    void watch(std::function<void(const std::string& unit_path, const UnitSnapshot& live)> on_unit_changed,
                std::function<void(const std::string& job, const std::string& result)> on_job_removed);
 
     void start(const TransientService& service, Done done);
@@ -83,7 +84,7 @@ class SystemdBus {
 
   private:
     sd_bus* bus_ = nullptr;
-    std::function<void(const std::string&)> on_unit_changed_;
+    std::function<void(const std::string&, const UnitSnapshot&)> on_unit_changed_;
     std::function<void(const std::string&, const std::string&)> on_job_removed_;
     // sd-bus match callbacks point here; they live as long as the connection.
     std::unique_ptr<std::function<void(sd_bus_message*)>> properties_changed_, job_removed_;
