@@ -207,7 +207,8 @@ class Runner {
         // often before a property read could get there; the signal that
         // announced the end carries it.
         if (!cell.first_end && live.exec_main_code != 0 && live.n_restarts == 0) cell.first_end = live;
-        probe(cell);
+        if (!cell.probing) decide(cell, live, /*confirmed=*/false);
+        else cell.dirty = true;
     }
 
     void on_job_removed(const std::string& job, const std::string& result) {
@@ -232,7 +233,7 @@ class Runner {
             cell.probing = false;
             if (cell.done) return;
             if (!error.empty()) return finish_error(cell, "reading the unit's state: " + error);
-            decide(cell, snapshot);
+            decide(cell, snapshot, /*confirmed=*/true);
             if (cell.dirty && !cell.done) {
                 cell.dirty = false;
                 probe(cell);
@@ -240,7 +241,10 @@ class Runner {
         });
     }
 
-    void decide(Cell& cell, const UnitSnapshot& s) {
+    // Signals keep `s` current and are enough to see a restart or to fire a
+    // trigger. Deciding that nothing more will happen needs a property read
+    // (`confirmed`): its reply comes after every change systemd made before it.
+    void decide(Cell& cell, const UnitSnapshot& s, bool confirmed) {
         std::vector<FixtureEvent> events;
         try {
             events = read_event_log(cell.log_host);
@@ -261,7 +265,9 @@ class Runner {
         const Trigger trigger = cell.cause->trigger;
         if (trigger != Trigger::none && !cell.triggered) {
             if (running && incarnations.size() == 1 && incarnations[0].ready_ns) fire_trigger(cell);
-            else if ((down && s.job_id == 0 && !incarnations.empty()) || s.sub_state == "auto-restart")
+            else if (!confirmed && (down || s.sub_state == "auto-restart")) probe(cell);
+            else if (confirmed && ((down && s.job_id == 0 && !incarnations.empty()) ||
+                                   s.sub_state == "auto-restart"))
                 finish_error(cell, "the service ended before it could be told to " +
                                                    std::string(to_string(trigger)) + ": " + s.state());
             return;
@@ -273,11 +279,12 @@ class Runner {
         if (incarnations.size() >= 2 && running && incarnations.back().ready_ns &&
             s.main_pid == static_cast<uint32_t>(incarnations.back().pid))
             return finish_observed(cell, s, events, true);
-        if (down && s.job_id == 0 && !incarnations.empty())
-            return finish_observed(cell, s, events, false);
-        if (trigger == Trigger::reload && cell.trigger_finished && running && s.job_id == 0 &&
-            incarnations.size() == 1)
-            return finish_observed(cell, s, events, false);
+        const bool settled_down = down && !incarnations.empty();
+        const bool reload_over = trigger == Trigger::reload && cell.trigger_finished && running &&
+                                 incarnations.size() == 1;
+        if (!settled_down && !reload_over) return;
+        if (!confirmed) return probe(cell);
+        if (s.job_id == 0) return finish_observed(cell, s, events, false);
     }
 
     void fire_trigger(Cell& cell) {
