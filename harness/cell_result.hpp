@@ -31,6 +31,8 @@ struct Observation {
     std::string result;                 // systemd's Result= ("core-dump", "timeout" …)
     std::optional<long long> delay_ms;  // first death → next incarnation's start
     std::string final_state;            // "active/running", "failed/failed" …
+    std::string final_result;           // systemd's Result= at the verdict
+    bool start_limit_hit = false;       // systemd refused a restart: StartLimitBurst= reached
     std::vector<Incarnation> incarnations;
 };
 

@@ -1,9 +1,11 @@
 #include "exit_cause.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <climits>
 #include <csignal>
+#include <cstdint>
 #include <initializer_list>
 #include <set>
 #include <sstream>
@@ -18,7 +20,7 @@ namespace crashloop {
 namespace {
 
 // Words select_causes() gives a meaning of their own; no cause may be called so.
-constexpr std::array<std::string_view, 3> selector_words = {"table", "modifier", "all"};
+constexpr std::array<std::string_view, 4> selector_words = {"table", "modifier", "story", "all"};
 
 
 
@@ -44,6 +46,34 @@ std::optional<int> parse_exit_code(std::string_view text) {
     return code;
 }
 
+// on-reload:chance's P, as the fixture reads it: "0.0333", "0", "1" or "1/30", within [0, 1].
+bool valid_probability(std::string_view text) {
+    auto unsigned_number = [](std::string_view digits) -> std::optional<std::uint64_t> {
+        std::uint64_t value = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+            return std::nullopt;
+        return value;
+    };
+    if (auto slash = text.find('/'); slash != std::string_view::npos) {
+        auto over = unsigned_number(text.substr(0, slash));
+        auto under = unsigned_number(text.substr(slash + 1));
+        return over && under && *under != 0 && *over <= *under;
+    }
+    if (text.empty() || text.find_first_not_of("0123456789.") != std::string_view::npos)
+        return false;
+    double p = -1;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), p);
+    return ec == std::errc() && end == text.data() + text.size() && p >= 0 && p <= 1;
+}
+
+// on-reload:chance's SEED: an unsigned 64-bit number.
+bool valid_seed(std::string_view text) {
+    std::uint64_t seed = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+    return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
 std::vector<std::string_view> split(std::string_view text, char separator) {
     std::vector<std::string_view> parts;
     for (;;) {
@@ -63,7 +93,11 @@ PlanSummary check_plan_part(std::string_view part) {
         if (!ended_by.empty())
             throw std::invalid_argument("expected nothing after '" + std::string(ended_by) +
                                         "' (it never returns), got " + quoted);
-        if (step == "ready") {
+        if (step == "daemonize") {
+            // Type=forking: the process forks and the child carries on.
+            if (plan.ready || !ended_by.empty() || step.data() != part.data())
+                throw std::invalid_argument("expected 'daemonize' as the first step, got it later");
+        } else if (step == "ready") {
             plan.ready = true;
         } else if (step == "no-pings") {
             // The fixture starts pinging at `ready`, so `no-pings` must come first.
@@ -87,7 +121,23 @@ PlanSummary check_plan_part(std::string_view part) {
         } else if (step.starts_with("on-reload:")) {
             std::string_view action = step.substr(10);
             plan.reload_signal.reset();
-            if (action.starts_with("die:")) {
+            if (action.starts_with("chance:")) {
+                // chance:P:SEED:ACTION, the seeded intermittent reload crash.
+                auto parts = split(action.substr(7), ':');
+                if (parts.size() < 3 || !valid_probability(parts[0]) || !valid_seed(parts[1]))
+                    throw std::invalid_argument(
+                        "expected 'on-reload:chance:P:SEED:die:SIG' or "
+                        "'on-reload:chance:P:SEED:hang' with P in [0, 1] (0.0333 or 1/30) and SEED "
+                        "an unsigned 64-bit number, got " +
+                        quoted);
+                action = action.substr(7 + parts[0].size() + 1 + parts[1].size() + 1);
+                if (action.starts_with("die:") && !parse_signal(action.substr(4)))
+                    throw std::invalid_argument("expected a signal name after 'die:', got " + quoted);
+                if (!action.starts_with("die:") && action != "hang")
+                    throw std::invalid_argument("expected the chance's action to be die:SIG or hang, got " +
+                                                quoted);
+                action = "chance";
+            } else if (action.starts_with("die:")) {
                 plan.reload_signal = parse_signal(action.substr(4));
                 if (!plan.reload_signal)
                     throw std::invalid_argument("expected 'on-reload:die:SIG' with a signal name "
@@ -102,8 +152,8 @@ PlanSummary check_plan_part(std::string_view part) {
         } else if (step == "serve") {
             ended_by = step;
         } else {
-            throw std::invalid_argument("expected a plan step (ready, no-pings, stop-pings, "
-                                        "exit:N, die:SIG, on-reload:ACTION, serve), got " +
+            throw std::invalid_argument("expected a plan step (daemonize, ready, no-pings, "
+                                        "stop-pings, exit:N, die:SIG, on-reload:ACTION, serve), got " +
                                         quoted);
         }
     }
@@ -280,6 +330,9 @@ void check_agreement(const ExitCause& cause, const PlanSummary& plan,
     } else if (cause.trigger == Trigger::reload && plan.reload_signal) {
         planned = Outcome{Outcome::Kind::killed, 0, *plan.reload_signal};
         because = "on-reload:die:" + signal_name(*plan.reload_signal) + " and trigger = 'reload'";
+    } else if (cause.trigger == Trigger::kill) {
+        planned = Outcome{Outcome::Kind::killed, 0, cause.kill_signal};
+        because = "trigger = 'kill:" + signal_name(cause.kill_signal) + "'";
     }
     if (planned && cause.outcome != *planned)
         fail("expected outcome " + describe(*planned) + " (the plan's " + because + ")" + got);
@@ -326,7 +379,8 @@ void check_agreement(const ExitCause& cause, const PlanSummary& plan,
 
 ExitCause parse_cause(const toml::table& table, const std::string& file) {
     reject_unknown_keys(table,
-                        {"id", "group", "summary", "plan", "outcome", "trigger", "start_timeout_ms",
+                        {"id", "group", "summary", "plan", "outcome", "trigger", "every_incarnation",
+                         "start_timeout_ms",
                          "watchdog_ms", "success_exit_status", "restart_prevent_exit_status",
                          "restart_force_exit_status"},
                         file, "[[cause]]");
@@ -338,13 +392,13 @@ ExitCause parse_cause(const toml::table& table, const std::string& file) {
     if (!valid_id(cause.id) ||
         std::find(selector_words.begin(), selector_words.end(), cause.id) != selector_words.end())
         throw InputError(file, line_of(require(table, "id", file)),
-                         "expected an id of [a-z0-9-]+ other than table, modifier and all, got '" +
+                         "expected an id of [a-z0-9-]+ other than table, modifier, story and all, got '" +
                              cause.id + "'");
 
     cause.group = require_string(table, "group", file);
-    if (cause.group != "table" && cause.group != "modifier")
+    if (cause.group != "table" && cause.group != "modifier" && cause.group != "story")
         throw InputError(file, line_of(require(table, "group", file)),
-                         "expected group 'table' or 'modifier', got '" + cause.group + "'");
+                         "expected group 'table', 'modifier' or 'story', got '" + cause.group + "'");
 
     cause.summary = require_string(table, "summary", file);
 
@@ -367,10 +421,22 @@ ExitCause parse_cause(const toml::table& table, const std::string& file) {
             cause.trigger = Trigger::stop;
         } else if (text != nullptr && text->get() == "reload") {
             cause.trigger = Trigger::reload;
+        } else if (auto signo = text != nullptr && text->get().starts_with("kill:")
+                                    ? parse_signal(std::string_view(text->get()).substr(5))
+                                    : std::nullopt) {
+            cause.trigger = Trigger::kill;
+            cause.kill_signal = *signo;
         } else {
             throw InputError(file, line_of(*trigger),
-                             "expected trigger 'stop' or 'reload', got " + shown(*trigger));
+                             "expected trigger 'stop', 'reload' or 'kill:SIG', got " + shown(*trigger));
         }
+    }
+    if (const toml::node* every = table.get("every_incarnation")) {
+        const auto* flag = every->as_boolean();
+        if (flag == nullptr)
+            throw InputError(file, line_of(*every),
+                             "expected every_incarnation = true or false, got " + shown(*every));
+        cause.every_incarnation = flag->get();
     }
 
     std::string timeout_of;
@@ -409,6 +475,8 @@ std::string_view to_string(Trigger trigger) {
         return "stop";
     case Trigger::reload:
         return "reload";
+    case Trigger::kill:
+        return "kill";
     }
     return "none";
 }
@@ -461,7 +529,7 @@ std::vector<ExitCause> select_causes(const std::vector<ExitCause>& causes,
         std::string expected;
         for (const ExitCause& cause : causes)
             expected += cause.id + ", ";
-        expected += "table, modifier, all";
+        expected += "table, modifier, story, all";
         throw InputError("--cause", 0,
                          "unknown exit cause '" + std::string(token) +
                              "'; expected one of: " + expected);

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "check.hpp"
 #include "exit_cause.hpp"
 #include "expectations.hpp"
 #include "input_error.hpp"
@@ -110,45 +111,107 @@ struct MatrixArgs {
     bool no_colour = false;
 };
 
+// What every command needs: the data, the binaries, and the real systemd.
+struct Setup {
+    std::filesystem::path scenarios, libexec;
+    RestartTable table;
+    std::vector<ExitCause> causes;
+};
+
+Setup load_setup(const std::string& scenarios_override, const std::string& libexec_override) {
+    Setup setup;
+    setup.scenarios = scenarios_override.empty() ? scenarios_dir() : std::filesystem::path(scenarios_override);
+    setup.libexec = libexec_override.empty() ? libexec_dir() : std::filesystem::path(libexec_override);
+    // Everything that can be wrong with the input is found before anything runs.
+    setup.table = RestartTable::load(setup.scenarios / "table.toml");
+    setup.causes = load_exit_causes(setup.scenarios / "causes.toml");
+    if (!std::filesystem::exists(setup.libexec / "fake-httpd"))
+        throw InputError((setup.libexec / "fake-httpd").string(), 0,
+                         "the fake httpd is not there; build it first");
+    return setup;
+}
+
+RunOptions run_options(const Setup& setup, unsigned jobs, unsigned cell_timeout_ms) {
+    RunOptions options;
+    options.jobs = jobs;
+    options.cell_deadline = std::chrono::milliseconds(cell_timeout_ms);
+    options.fixture = setup.libexec / "fake-httpd";
+    options.interrupt_fd = interrupt_pipe[0];
+    return options;
+}
+
+ReportFormat format_of(const std::string& text) {
+    const auto format = parse_report_format(text);
+    if (!format)
+        throw InputError("--format", 0, "unknown format '" + text +
+                                            "'; expected table, json, junit or markdown");
+    return *format;
+}
+
+bool use_colour(ReportFormat format, const std::string& output, bool no_colour) {
+    return format == ReportFormat::table && (output.empty() || output == "-") &&
+           isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr && !no_colour;
+}
+
 int run_matrix_command(const MatrixArgs& args, const std::string& scenarios_override,
                        const std::string& libexec_override) {
-    const auto format = parse_report_format(args.format);
-    if (!format)
-        throw InputError("--format", 0, "unknown format '" + args.format +
-                                            "'; expected table, json, junit or markdown");
+    const ReportFormat format = format_of(args.format);
     if (args.supervisor != "systemd")
         throw InputError("--supervisor", 0, "unknown supervisor '" + args.supervisor +
                                                 "'; expected systemd (the built-in private manager)");
-    const std::filesystem::path scenarios = scenarios_override.empty() ? scenarios_dir() : std::filesystem::path(scenarios_override);
-    const std::filesystem::path libexec = libexec_override.empty() ? libexec_dir() : std::filesystem::path(libexec_override);
-
-    // Everything that can be wrong with the input is found before anything runs.
-    const RestartTable table = RestartTable::load(scenarios / "table.toml");
-    const std::vector<ExitCause> all_causes = load_exit_causes(scenarios / "causes.toml");
-    RunOptions options;
+    const Setup setup = load_setup(scenarios_override, libexec_override);
+    RunOptions options = run_options(setup, args.jobs, args.cell_timeout_ms);
     options.restarts = parse_restart_list(args.restarts);
-    options.causes = select_causes(all_causes, args.causes);
-    options.jobs = args.jobs;
-    options.cell_deadline = std::chrono::milliseconds(args.cell_timeout_ms);
-    options.fixture = libexec / "fake-httpd";
-    options.interrupt_fd = interrupt_pipe[0];
-    if (!std::filesystem::exists(options.fixture))
-        throw InputError(options.fixture.string(), 0, "the fake httpd is not there; build it first");
+    options.causes = select_causes(setup.causes, args.causes);
 
     const auto begin = std::chrono::steady_clock::now();
     PrivateSystemd::Options systemd_options;
-    systemd_options.keeper = libexec / "crashloop-sandbox";
+    systemd_options.keeper = setup.libexec / "crashloop-sandbox";
     PrivateSystemd systemd(systemd_options);
     // The manager's version decides which known deviations apply.
     const std::string version = SystemdBus(systemd.bus_address()).version();
-    const Expectations expectations = Expectations::for_supervisor(scenarios, "systemd", version);
-    MatrixReport report = run_matrix(systemd, table, expectations, options);
+    const Expectations expectations = Expectations::for_supervisor(setup.scenarios, "systemd", version);
+    MatrixReport report = run_matrix(systemd, setup.table, expectations, options);
     report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
 
-    const bool colour = *format == ReportFormat::table && args.output.empty() && isatty(STDOUT_FILENO) &&
-                        std::getenv("NO_COLOR") == nullptr && !args.no_colour;
-    write_report(render(report, *format, colour, args.evidence), args.output);
+    write_report(render(report, format, use_colour(format, args.output, args.no_colour), args.evidence),
+                 args.output);
     return report.all_good() ? 0 : 1;
+}
+
+struct CheckArgs {
+    std::string unit;
+    std::vector<std::string> dropins;
+    std::string causes = "table,story";
+    std::string format = "table";
+    std::string output;
+    unsigned cell_timeout_ms = 30000;
+    bool evidence = false;
+    bool no_colour = false;
+};
+
+int run_check_command(const CheckArgs& args, const std::string& scenarios_override,
+                      const std::string& libexec_override) {
+    const ReportFormat format = format_of(args.format);
+    const Setup setup = load_setup(scenarios_override, libexec_override);
+    CheckOptions options;
+    options.unit = args.unit;
+    for (const auto& dropin : args.dropins) options.dropins.emplace_back(dropin);
+    options.causes = args.causes;
+    options.run = run_options(setup, 0, args.cell_timeout_ms);
+
+    const auto begin = std::chrono::steady_clock::now();
+    PrivateSystemd::Options systemd_options;
+    systemd_options.keeper = setup.libexec / "crashloop-sandbox";
+    PrivateSystemd systemd(systemd_options);
+    const std::string version = SystemdBus(systemd.bus_address()).version();
+    const Expectations expectations = Expectations::for_supervisor(setup.scenarios, "systemd", version);
+    CheckReport report = run_check(systemd, setup.table, expectations, setup.causes, options);
+    report.matrix.wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
+
+    write_report(render_check(report, format, use_colour(format, args.output, args.no_colour), args.evidence),
+                 args.output);
+    return report.ok() ? 0 : 1;
 }
 
 } // namespace
@@ -176,6 +239,23 @@ int main(int argc, char** argv) {
     matrix_cmd->add_flag("-e,--evidence", matrix.evidence, "Show every cell's evidence under the table");
     matrix_cmd->add_flag("--no-color", matrix.no_colour, "No colour even on a terminal");
 
+    CheckArgs check;
+    auto* check_cmd = app.add_subcommand(
+        "check", "Will my service come back? Every exit cause under a real unit's settings");
+    check_cmd->add_option("unit", check.unit, "The unit file (e.g. scenarios/units/httpd.service)")
+        ->required();
+    check_cmd->add_option("--dropin", check.dropins, "A drop-in, in the order systemd applies them")
+        ->check(CLI::ExistingFile);
+    check_cmd->add_option("--cause", check.causes, "Exit causes: table, story, all, or ids")
+        ->default_val("table,story");
+    check_cmd->add_option("--format", check.format, "table (plain words), json, junit or markdown")
+        ->default_val("table");
+    check_cmd->add_option("-o,--output", check.output, "Write the report to FILE (whole or not at all)");
+    check_cmd->add_option("--cell-timeout", check.cell_timeout_ms, "Deadline per cause in ms")
+        ->default_val(30000);
+    check_cmd->add_flag("-e,--evidence", check.evidence, "Show each answer's evidence");
+    check_cmd->add_flag("--no-color", check.no_colour, "No colour even on a terminal");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -186,6 +266,7 @@ int main(int argc, char** argv) {
     install_interrupt_handler();
     try {
         if (matrix_cmd->parsed()) return run_matrix_command(matrix, scenarios, libexec);
+        if (check_cmd->parsed()) return run_check_command(check, scenarios, libexec);
     } catch (const InputError& e) {
         std::fprintf(stderr, "crashloop: %s\n", e.what());
         return 2;

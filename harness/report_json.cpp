@@ -34,6 +34,8 @@ Json observed_json(const Observation& observed) {
     out["result"] = observed.result;
     out["delay_ms"] = optional_number(observed.delay_ms);
     out["final_state"] = observed.final_state;
+    out["final_result"] = observed.final_result;
+    out["start_limit_hit"] = observed.start_limit_hit;
     Json incarnations = Json::array();
     for (const auto& incarnation : observed.incarnations)
         incarnations.push_back(incarnation_json(incarnation));

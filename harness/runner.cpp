@@ -11,6 +11,7 @@
 #include "event_log.hpp"
 #include "input_error.hpp"
 #include "private_systemd.hpp"
+#include "service_settings.hpp"
 #include "systemd_bus.hpp"
 
 namespace crashloop {
@@ -48,6 +49,7 @@ struct Cell {
     bool triggered = false, trigger_finished = false;
     std::string trigger_job, trigger_result;
     std::optional<UnitSnapshot> first_end; // systemd's view of how incarnation 1 ended
+    bool refused_restart = false;          // a restart job failed (the start limit)
     std::string last_state = "not started";
     int last_incarnations = 0;
 };
@@ -70,8 +72,8 @@ class Runner {
         for (const auto& cause : options_.causes) report.causes.push_back(cause.id);
 
         bus_.watch([this](const std::string& path, const UnitSnapshot& live) { on_unit_changed(path, live); },
-                   [this](const std::string& job, const std::string& result) {
-                       on_job_removed(job, result);
+                   [this](const std::string& job, const std::string& unit, const std::string& result) {
+                       on_job_removed(job, unit, result);
                    });
         for (const auto& cause : options_.causes)
             for (RestartValue value : options_.restarts) cells_.push_back(make_cell(value, cause));
@@ -113,7 +115,7 @@ class Runner {
     SystemdBus bus_;
     std::vector<std::unique_ptr<Cell>> cells_;
     std::deque<size_t> queue_;
-    std::map<std::string, Cell*> by_path_, by_job_;
+    std::map<std::string, Cell*> by_path_, by_job_, by_unit_;
     size_t in_flight_ = 0;
     size_t remaining_ = 0;
 
@@ -136,6 +138,7 @@ class Runner {
         cell->result.cause = cause.id;
         cell->result.expected_restarted = expected_restart(table_, value, cause);
         by_path_[cell->path] = cell.get();
+        by_unit_[cell->unit] = cell.get();
         ++remaining_;
         return cell;
     }
@@ -151,12 +154,57 @@ class Runner {
         if (cause.start_timeout_ms) s.timeout_start = std::chrono::milliseconds(*cause.start_timeout_ms);
         if (cause.watchdog_ms) s.watchdog = std::chrono::milliseconds(*cause.watchdog_ms);
         const std::string fixture = options_.fixture.string();
-        s.exec_start = {fixture, "--plan", cause.plan + "|" + kHealthyPlan, "--events",
+        std::string plan = cause.every_incarnation ? cause.plan : cause.plan + "|" + kHealthyPlan;
+        s.exec_start = {fixture, "--plan", plan, "--events",
                         cell.log_inside, "--pidfile", cell.pidfile_inside, "--name", cell.name};
         s.exec_reload = {fixture, "-k", "graceful", "--pidfile", cell.pidfile_inside, "--events",
                          cell.log_inside};
         s.rules = cause.rules;
+        if (options_.unit) apply_unit(*options_.unit, cell, s);
         return s;
+    }
+
+    // The unit's own settings, with the fake httpd in place of its commands:
+    // ExecReload= becomes `-k graceful`, ExecStop= `-k graceful-stop`, and a
+    // forking daemon daemonizes. A timeout or watchdog that is the cause's
+    // subject keeps the cause's short value (check.cpp says so in its report).
+    void apply_unit(const ServiceSettings& unit, const Cell& cell, TransientService& s) const {
+        const ExitCause& cause = *cell.cause;
+        s.type = unit.type;
+        s.restart_sec = unit.restart_sec;
+        if (!cause.start_timeout_ms && unit.timeout_start && *unit.timeout_start != infinite_time)
+            s.timeout_start = std::max(*unit.timeout_start, s.timeout_start);
+        if (!cause.watchdog_ms && unit.watchdog) s.watchdog = *unit.watchdog;
+        s.start_limit_interval = unit.start_limit_interval;
+        s.start_limit_burst = unit.start_limit_burst;
+        s.kill_signal = unit.kill_signal;
+        s.kill_mode = unit.kill_mode;
+        if (!unit.has_exec_reload) s.exec_reload.clear();
+        if (unit.has_exec_stop)
+            s.exec_stop = {options_.fixture.string(), "-k", "graceful-stop", "--pidfile",
+                           cell.pidfile_inside};
+        if (unit.type == "forking") {
+            // Every incarnation daemonizes, as apachectl start does.
+            std::string& plan = s.exec_start[2];
+            std::string forking;
+            size_t start = 0;
+            for (;;) {
+                size_t bar = plan.find('|', start);
+                forking += (start ? "|" : "") + std::string("daemonize,") + plan.substr(start, bar - start);
+                if (bar == std::string::npos) break;
+                start = bar + 1;
+            }
+            plan = forking;
+            s.pid_file = cell.pidfile_inside;
+        }
+        // The unit's exit status rules add to the cause's own.
+        auto merge = [](ExitStatusSet& into, const ExitStatusSet& from) {
+            into.codes.insert(from.codes.begin(), from.codes.end());
+            into.signals.insert(from.signals.begin(), from.signals.end());
+        };
+        merge(s.rules.success_exit_status, unit.rules.success_exit_status);
+        merge(s.rules.restart_prevent_exit_status, unit.rules.restart_prevent_exit_status);
+        merge(s.rules.restart_force_exit_status, unit.rules.restart_force_exit_status);
     }
 
     // A unit that ends inactive is garbage-collected at once, with its Result,
@@ -211,9 +259,15 @@ class Runner {
         else cell.dirty = true;
     }
 
-    void on_job_removed(const std::string& job, const std::string& result) {
+    void on_job_removed(const std::string& job, const std::string& unit, const std::string& result) {
         auto it = by_job_.find(job);
-        if (it == by_job_.end()) return;
+        if (it == by_job_.end()) {
+            // A restart job that fails is systemd refusing the restart: in 252
+            // that is the start limit (Result= keeps the crash's own value).
+            auto cell = by_unit_.find(unit);
+            if (cell != by_unit_.end() && result == "failed") cell->second->refused_restart = true;
+            return;
+        }
         Cell& cell = *it->second;
         by_job_.erase(it);
         cell.trigger_finished = true;
@@ -276,7 +330,9 @@ class Runner {
         // job waits, and a reload holds a job until it finishes or times out.
         // The snapshot may predate what the log (read just now) says: only a
         // snapshot that already shows the new incarnation as main pid decides.
-        if (incarnations.size() >= 2 && running && incarnations.back().ready_ns &&
+        // A crash loop is judged once it is over (the start limit), not at its first restart.
+        if (!cell.cause->every_incarnation && incarnations.size() >= 2 && running &&
+            incarnations.back().ready_ns &&
             s.main_pid == static_cast<uint32_t>(incarnations.back().pid))
             return finish_observed(cell, s, events, true);
         const bool settled_down = down && !incarnations.empty();
@@ -284,7 +340,7 @@ class Runner {
                                  incarnations.size() == 1;
         if (!settled_down && !reload_over) return;
         if (!confirmed) return probe(cell);
-        if (s.job_id == 0) return finish_observed(cell, s, events, false);
+        if (s.job_id == 0) return finish_observed(cell, s, events, incarnations.size() > 1);
     }
 
     void fire_trigger(Cell& cell) {
@@ -295,10 +351,15 @@ class Runner {
                                                               std::string(to_string(cell.cause->trigger)) +
                                                               ": " + error);
             cell.trigger_job = job;
-            by_job_[job] = &cell;
+            if (!job.empty()) by_job_[job] = &cell;
+            else cell.trigger_result = "sent";
         };
-        if (cell.cause->trigger == Trigger::stop) bus_.stop(cell.unit, done);
-        else bus_.reload(cell.unit, done);
+        switch (cell.cause->trigger) {
+        case Trigger::stop: return bus_.stop(cell.unit, done);
+        case Trigger::reload: return bus_.reload(cell.unit, done);
+        case Trigger::kill: return bus_.kill(cell.unit, cell.cause->kill_signal, done);
+        case Trigger::none: return;
+        }
     }
 
     // Does what systemd saw match what the fixture was told to do?
@@ -338,6 +399,7 @@ class Runner {
         o.restarts = static_cast<int>(o.incarnations.size()) - 1;
         o.supervisor_restarts = static_cast<int>(s.n_restarts);
         o.final_state = s.state();
+        o.final_result = s.result;
         const UnitSnapshot& end = cell.first_end ? *cell.first_end : s;
         o.result = end.result;
         if (end.exec_main_code == CLD_EXITED) o.exit_code = end.exec_main_status;
@@ -352,7 +414,9 @@ class Runner {
         cell.result.evidence = evidence(cell);
 
         const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
-        if (o.restarts != o.supervisor_restarts) {
+        // NRestarts counts the restart the start limit refused; nothing ran for it.
+        o.start_limit_hit = cell.refused_restart && o.supervisor_restarts == o.restarts + 1;
+        if (o.restarts != o.supervisor_restarts && !o.start_limit_hit) {
             cell.result.verdict = Verdict::error;
             cell.result.reason = "the fixture counted " + std::to_string(o.restarts) +
                                  " restart(s), systemd's NRestarts=" + std::to_string(o.supervisor_restarts);
@@ -385,6 +449,10 @@ class Runner {
                     (cell.trigger_result.empty() ? "-" : cell.trigger_result);
         if (o.delay_ms) text += "; restarted after " + ms_text(*o.delay_ms);
         text += "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
+        if (!o.restarted || o.final_result != "success") text += ", Result=" + o.final_result;
+        if (o.start_limit_hit)
+            text += "; start limit hit: restart " + std::to_string(o.supervisor_restarts) +
+                    " refused after " + std::to_string(o.incarnations.size()) + " starts";
         return text;
     }
 

@@ -16,6 +16,7 @@
 namespace crashloop {
 
 class PrivateSystemd;
+struct ServiceSettings;
 
 // Ctrl-C (or SIGTERM) reached the run: nothing is reported.
 class Interrupted : public std::runtime_error {
@@ -29,6 +30,9 @@ struct RunOptions {
     unsigned jobs = 0; // cells in flight at once; 0 = all
     std::chrono::milliseconds cell_deadline{30000};
     std::filesystem::path fixture; // fake-httpd
+    // A real unit's settings to run every cause under (crashloop check), the
+    // fake httpd standing in for its daemon; null: the matrix's own defaults.
+    const ServiceSettings* unit = nullptr;
     int interrupt_fd = -1;         // readable = stop now (throws Interrupted)
     std::function<void(const CellResult&)> on_cell_done;
 };

@@ -44,6 +44,17 @@ int on_job_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     return 0;
 }
 
+} // namespace
+
+int on_plain_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+    std::unique_ptr<Pending<SystemdBus::Done>> pending(
+        static_cast<Pending<SystemdBus::Done>*>(userdata));
+    pending->done(error_of(reply), "");
+    return 0;
+}
+
+namespace {
+
 void append_argv(sd_bus_message* m, const std::vector<std::string>& argv) {
     // ExecStart=/ExecReload= are a(sasb): path, argv, ignore-failure.
     check(sd_bus_message_open_container(m, 'v', "a(sasb)"), "append exec");
@@ -174,7 +185,8 @@ std::string SystemdBus::version() {
 }
 
 void SystemdBus::watch(std::function<void(const std::string&, const UnitSnapshot&)> on_unit_changed,
-                       std::function<void(const std::string&, const std::string&)> on_job_removed) {
+                       std::function<void(const std::string&, const std::string&, const std::string&)>
+                           on_job_removed) {
     on_unit_changed_ = std::move(on_unit_changed);
     on_job_removed_ = std::move(on_job_removed);
     properties_changed_ = std::make_unique<std::function<void(sd_bus_message*)>>([this](sd_bus_message* m) {
@@ -192,8 +204,9 @@ void SystemdBus::watch(std::function<void(const std::string&, const UnitSnapshot
     job_removed_ = std::make_unique<std::function<void(sd_bus_message*)>>([this](sd_bus_message* m) {
         uint32_t id = 0;
         const char *job = nullptr, *unit = nullptr, *result = nullptr;
-        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) >= 0 && on_job_removed_)
-            on_job_removed_(job, result);
+        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0) return;
+        if (auto log = spdlog::get("systemd")) log->trace("job {} for {} removed: {}", job, unit, result);
+        if (on_job_removed_) on_job_removed_(job, unit, result);
     });
     check(sd_bus_match_signal(bus_, nullptr, nullptr, nullptr, "org.freedesktop.DBus.Properties",
                               "PropertiesChanged", on_signal, properties_changed_.get()),
@@ -235,12 +248,19 @@ void SystemdBus::start(const TransientService& s, Done done) {
     check(sd_bus_message_append(m, "s", "ExecStart"), "ExecStart");
     append_argv(m, s.exec_start);
     check(sd_bus_message_close_container(m), "ExecStart");
-    if (!s.exec_reload.empty()) {
-        check(sd_bus_message_open_container(m, 'r', "sv"), "ExecReload");
-        check(sd_bus_message_append(m, "s", "ExecReload"), "ExecReload");
-        append_argv(m, s.exec_reload);
-        check(sd_bus_message_close_container(m), "ExecReload");
+    for (const auto& [name, argv] : {std::pair{"ExecReload", &s.exec_reload}, std::pair{"ExecStop", &s.exec_stop}}) {
+        if (argv->empty()) continue;
+        check(sd_bus_message_open_container(m, 'r', "sv"), name);
+        check(sd_bus_message_append(m, "s", name), name);
+        append_argv(m, *argv);
+        check(sd_bus_message_close_container(m), name);
     }
+    if (!s.pid_file.empty()) append_property(m, "PIDFile", "s", s.pid_file.c_str());
+    if (s.kill_signal != 0) append_property(m, "KillSignal", "i", static_cast<int32_t>(s.kill_signal));
+    if (!s.kill_mode.empty()) append_property(m, "KillMode", "s", s.kill_mode.c_str());
+    if (s.start_limit_interval)
+        append_property(m, "StartLimitIntervalUSec", "t", static_cast<uint64_t>(s.start_limit_interval->count()));
+    if (s.start_limit_burst) append_property(m, "StartLimitBurst", "u", static_cast<uint32_t>(*s.start_limit_burst));
     if (!s.after.empty()) {
         check(sd_bus_message_open_container(m, 'r', "sv"), "After");
         check(sd_bus_message_append(m, "s", "After"), "After");
@@ -282,6 +302,18 @@ void SystemdBus::reload(const std::string& unit, Done done) {
     if (r < 0) {
         delete pending;
         check(r, "ReloadUnit " + unit);
+    }
+}
+
+int on_plain_reply(sd_bus_message* reply, void* userdata, sd_bus_error*);
+
+void SystemdBus::kill(const std::string& unit, int signal, Done done) {
+    auto* pending = new Pending<Done>{std::move(done)};
+    int r = sd_bus_call_method_async(bus_, nullptr, kDestination, kManagerPath, kManager, "KillUnit",
+                                     on_plain_reply, pending, "ssi", unit.c_str(), "main", signal);
+    if (r < 0) {
+        delete pending;
+        check(r, "KillUnit " + unit);
     }
 }
 

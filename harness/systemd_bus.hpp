@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ struct TransientService {
     std::chrono::microseconds watchdog{0}; // 0: none
     std::vector<std::string> exec_start;   // argv, argv[0] absolute
     std::vector<std::string> exec_reload;  // empty: none
+    std::vector<std::string> exec_stop;    // empty: none
+    std::string pid_file;                  // PIDFile=, for Type=forking
+    int kill_signal = 0;                   // KillSignal=; 0: systemd's default (SIGTERM)
+    std::string kill_mode;                 // KillMode=; empty: the default
+    std::optional<std::chrono::microseconds> start_limit_interval; // StartLimitIntervalUSec=
+    std::optional<unsigned> start_limit_burst;                     // StartLimitBurst=
     RestartRules rules;
     std::vector<std::string> after; // After= (an anchor uses it to keep units referenced)
 };
@@ -63,11 +70,14 @@ class SystemdBus {
     // Subscribe() and one match for all PropertiesChanged / JobRemoved.
     // on_unit_changed gets the unit's state as merged from every signal so far.
     void watch(std::function<void(const std::string& unit_path, const UnitSnapshot& live)> on_unit_changed,
-               std::function<void(const std::string& job, const std::string& result)> on_job_removed);
+               std::function<void(const std::string& job, const std::string& unit,
+                                  const std::string& result)> on_job_removed);
 
     void start(const TransientService& service, Done done);
     void stop(const std::string& unit, Done done);
     void reload(const std::string& unit, Done done);
+    // KillUnit(unit, "main", signal): what `kill -s SIG <MainPID>` does, by name. No job.
+    void kill(const std::string& unit, int signal, Done done);
     // Both property sets, read in one round trip each: the reply reflects every
     // state change systemd made before it, so it doubles as a barrier. A unit
     // that ended inactive is garbage-collected before systemd even answers; its
@@ -85,7 +95,7 @@ class SystemdBus {
   private:
     sd_bus* bus_ = nullptr;
     std::function<void(const std::string&, const UnitSnapshot&)> on_unit_changed_;
-    std::function<void(const std::string&, const std::string&)> on_job_removed_;
+    std::function<void(const std::string&, const std::string&, const std::string&)> on_job_removed_;
     // sd-bus match callbacks point here; they live as long as the connection.
     std::unique_ptr<std::function<void(sd_bus_message*)>> properties_changed_, job_removed_;
     std::map<std::string, UnitSnapshot> live_; // per unit path, merged from every signal and reply

@@ -5,17 +5,21 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
@@ -30,6 +34,8 @@
 extern "C" {
 #include <sys/pidfd.h>
 }
+
+#include "reload_chance.hpp"
 
 extern char** environ;
 
@@ -208,12 +214,19 @@ class EventLog {
 
     // Waits until `pid` has logged `what` (count times); false at the deadline.
     bool wait_for(pid_t pid, const std::string& what, int count = 1) {
+        return wait_until([&](const std::vector<Event>& events) {
+            int seen = 0;
+            for (const auto& event : events)
+                if (event.pid == pid && event.what == what) ++seen;
+            return seen >= count;
+        });
+    }
+
+    // Waits until what is on record satisfies `done`; false at the deadline.
+    bool wait_until(const std::function<bool(const std::vector<Event>&)>& done) {
         auto deadline = Clock::now() + patience;
         for (;;) {
-            int seen = 0;
-            for (const auto& event : read())
-                if (event.pid == pid && event.what == what) ++seen;
-            if (seen >= count) return true;
+            if (done(read())) return true;
             pollfd changed{inotify_.fd, POLLIN, 0};
             if (!poll_until(&changed, 1, deadline)) return false;
             char drain[4096];
@@ -231,6 +244,24 @@ class EventLog {
             whats.push_back(event.what);
         }
         return whats;
+    }
+
+    // The last line `pid` logged that starts with `prefix`, or "".
+    std::string last(pid_t pid, const std::string& prefix) const {
+        std::string found;
+        for (const auto& event : read())
+            if (event.pid == pid && event.what.starts_with(prefix)) found = event.what;
+        return found;
+    }
+
+    // Waits until `pid` logs a line that starts with `prefix` and gives it ("" at the deadline).
+    std::string wait_for_line(pid_t pid, const std::string& prefix) {
+        wait_until([&](const std::vector<Event>& events) {
+            return std::ranges::any_of(events, [&](const Event& event) {
+                return event.pid == pid && event.what.starts_with(prefix);
+            });
+        });
+        return last(pid, prefix);
     }
 
   private:
@@ -590,6 +621,417 @@ TEST(FakeHttpd, dies_with_its_parent) {
     EXPECT_EQ(describe(status), "killed by SIGKILL");
 }
 
+// ---- HTTP on loopback ---------------------------------------------------------------------------
+
+// A port nobody listens on: bound to port 0 for the kernel to pick, then let go.
+int free_port() {
+    Fd probe(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (bind(probe.fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0 ||
+        getsockname(probe.fd, reinterpret_cast<sockaddr*>(&address), &size) < 0)
+        throw std::runtime_error(std::string("cannot find a free port: ") + strerror(errno));
+    return ntohs(address.sin_port);
+}
+
+// One `GET /` on 127.0.0.1:port: the whole response, or why there is none.
+std::string http_get(int port) {
+    Fd sock(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    auto deadline = Clock::now() + patience;
+    if (connect(sock.fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
+        pollfd connected{sock.fd, POLLOUT, 0};
+        if (errno != EINPROGRESS || !poll_until(&connected, 1, deadline))
+            return "no connection: " + std::string(strerror(errno));
+        int error = 0;
+        socklen_t size = sizeof error;
+        getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &error, &size);
+        if (error != 0) return "no connection: " + std::string(strerror(error));
+    }
+    const std::string request = "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (send(sock.fd, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size()))
+        return "cannot send: " + std::string(strerror(errno));
+    std::string response;
+    for (;;) {
+        pollfd readable{sock.fd, POLLIN, 0};
+        if (!poll_until(&readable, 1, deadline)) return "no answer in time, got: " + response;
+        char buffer[4096];
+        ssize_t n = read(sock.fd, buffer, sizeof buffer);
+        if (n == 0) return response;
+        if (n < 0) return "read: " + std::string(strerror(errno)) + ", got: " + response;
+        response.append(buffer, size_t(n));
+    }
+}
+
+std::string http_200(const std::string& body) {
+    return "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string answer_of(int incarnation, pid_t pid) {
+    return http_200("incarnation " + std::to_string(incarnation) + " pid " + std::to_string(pid) +
+                    "\n");
+}
+
+// The pid in an answer's body ("incarnation <n> pid <pid>"), 0 if it is not one.
+pid_t answered_by(const std::string& response) {
+    auto at = response.rfind(" pid ");
+    return at == std::string::npos ? 0 : pid_t(std::atol(response.c_str() + at + 5));
+}
+
+// The pids at the end of a `workers-started` / `workers-replaced` line: "<count> <pid>,<pid>".
+std::vector<pid_t> pids_in(const std::string& what) {
+    std::vector<pid_t> pids;
+    std::istringstream list(what.substr(what.rfind(' ') + 1));
+    for (std::string pid; std::getline(list, pid, ',');)
+        pids.push_back(pid_t(std::stol(pid)));
+    return pids;
+}
+
+// Processes the fixture started (its workers, a daemon) are not ours to waitpid() on, so Child
+// cannot own them. While this lives, the test process is the subreaper that adopts them when
+// their parent goes; at the end each left is killed through its pidfd (never a recycled pid) and
+// reaped if adopted.
+class Strays {
+  public:
+    Strays() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
+    Strays(const Strays&) = delete;
+    Strays& operator=(const Strays&) = delete;
+    ~Strays() {
+        for (auto& [pid, pidfd] : pidfds_) {
+            pidfd_send_signal(pidfd, SIGKILL, nullptr, 0);
+            pollfd exited{pidfd, POLLIN, 0};
+            poll_until(&exited, 1, Clock::now() + patience);
+            siginfo_t info{};
+            waitid(idtype_t(P_PIDFD), id_t(pidfd), &info, WEXITED | WNOHANG);
+            close(pidfd);
+        }
+        prctl(PR_SET_CHILD_SUBREAPER, 0);
+    }
+
+    // Call while `pid` cannot yet have been reaped (its parent, or we, still hold it).
+    void watch(pid_t pid) {
+        if (pidfds_.contains(pid)) return;
+        int pidfd = pidfd_open(pid, 0);
+        if (pidfd < 0) throw std::runtime_error("pidfd_open " + std::to_string(pid));
+        pidfds_[pid] = pidfd;
+    }
+
+    void watch(const std::vector<pid_t>& pids) {
+        for (pid_t pid : pids)
+            watch(pid);
+    }
+
+    // Whether every one of `pids` has ended by the deadline.
+    bool gone(const std::vector<pid_t>& pids, Clock::duration timeout = patience) {
+        auto deadline = Clock::now() + timeout;
+        for (pid_t pid : pids) {
+            pollfd exited{pidfds_.at(pid), POLLIN, 0};
+            if (poll(&exited, 1, 0) != 1 && !poll_until(&exited, 1, deadline)) return false;
+        }
+        return true;
+    }
+
+    bool running(pid_t pid) {
+        pollfd exited{pidfds_.at(pid), POLLIN, 0};
+        return poll(&exited, 1, 0) == 0;
+    }
+
+  private:
+    std::map<pid_t, int> pidfds_;
+};
+
+TEST(FakeHttpd, serves_http_200_naming_its_incarnation) {
+    TempDir dir;
+    EventLog log(dir);
+    const int port = free_port();
+    const std::string plan = "ready,serve";
+    const std::vector<std::string> args = {"--plan", plan,     "--events",
+                                           log.path, "--port", std::to_string(port)};
+    Child first(args);
+    // Bound before the first step: whoever saw `ready` can connect at once.
+    ASSERT_TRUE(log.wait_for(first.pid(), "ready")) << log.text();
+    EXPECT_EQ(http_get(port), answer_of(1, first.pid()));
+    EXPECT_EQ(http_get(port), answer_of(1, first.pid()));
+    kill(first.pid(), SIGTERM);
+    ASSERT_EQ(outcome(first), "killed by SIGTERM");
+
+    // The next incarnation binds the same port straight away (SO_REUSEADDR).
+    Child second(args);
+    ASSERT_TRUE(log.wait_for(second.pid(), "ready")) << log.text();
+    EXPECT_EQ(http_get(port), answer_of(2, second.pid()));
+    EXPECT_EQ(log.of(second.pid(), 2), (Lines{"start " + plan, "ready"}));
+}
+
+TEST(FakeHttpd, retries_a_busy_port_then_serves) {
+    TempDir dir;
+    EventLog log(dir);
+    const int port = free_port();
+    // Someone else holds the port (as a dying incarnation's workers do for a moment).
+    auto holder = std::make_unique<Fd>(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(holder->fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(listen(holder->fd, 1), 0);
+
+    Child httpd({"--plan", "ready,serve", "--events", log.path, "--port", std::to_string(port)});
+    const std::string retry = "bind-retry 127.0.0.1:" + std::to_string(port);
+    ASSERT_TRUE(log.wait_for(httpd.pid(), retry)) << log.text();
+    holder.reset();
+    ASSERT_TRUE(log.wait_for(httpd.pid(), "ready")) << log.text();
+    EXPECT_EQ(http_get(port), answer_of(1, httpd.pid()));
+}
+
+TEST(FakeHttpd, gives_up_on_a_port_busy_for_2_s) {
+    TempDir dir;
+    EventLog log(dir);
+    const int port = free_port();
+    Fd holder(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(holder.fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(listen(holder.fd, 1), 0);
+
+    auto started = Clock::now();
+    Child httpd({"--plan", "ready,serve", "--events", log.path, "--port", std::to_string(port)});
+    EXPECT_EQ(outcome(httpd), "exited 1") << log.text();
+    EXPECT_GE(Clock::now() - started, 2s);
+    auto lines = log.of(httpd.pid());
+    ASSERT_GE(lines.size(), 3u) << log.text();
+    EXPECT_EQ(lines.front(), "start ready,serve");
+    EXPECT_EQ(lines[1], "bind-retry 127.0.0.1:" + std::to_string(port));
+    EXPECT_EQ(lines.back(), "exit 1") << "no `ready` without the port";
+}
+
+// ---- Prefork workers ----------------------------------------------------------------------------
+
+TEST(FakeHttpd, workers_answer_and_are_replaced_on_reload) {
+    TempDir dir;
+    EventLog log(dir);
+    Strays strays;
+    const int port = free_port();
+    const std::string pidfile = dir.file("httpd.pid");
+    Child httpd({"--plan", "ready,serve", "--events", log.path, "--pidfile", pidfile, "--port",
+                 std::to_string(port), "--workers", "2"});
+    ASSERT_TRUE(log.wait_for(httpd.pid(), "ready")) << log.text();
+    auto first = pids_in(log.wait_for_line(httpd.pid(), "workers-started 2 "));
+    ASSERT_EQ(first.size(), 2u) << log.text();
+    strays.watch(first);
+
+    // The parent no longer accepts: every answer comes from a worker.
+    for (int i = 0; i < 4; ++i) {
+        auto response = http_get(port);
+        EXPECT_TRUE(std::ranges::count(first, answered_by(response)) == 1) << response;
+        EXPECT_EQ(response, answer_of(1, answered_by(response)));
+    }
+
+    // A graceful reload (apachectl's way) brings a fresh set and the old set is gone by the
+    // time it returns.
+    Child graceful({"-k", "graceful", "--pidfile", pidfile, "--events", log.path});
+    ASSERT_EQ(outcome(graceful), "exited 0") << log.text();
+    auto second = pids_in(log.last(httpd.pid(), "workers-replaced 2 "));
+    ASSERT_EQ(second.size(), 2u) << log.text();
+    strays.watch(second);
+    for (pid_t pid : second)
+        EXPECT_TRUE(std::ranges::count(first, pid) == 0) << pid << " survived the reload";
+    EXPECT_TRUE(strays.gone(first, 0s)) << "old workers still running after reload-done";
+    auto response = http_get(port);
+    EXPECT_TRUE(std::ranges::count(second, answered_by(response)) == 1) << response;
+
+    // A worker that dies unasked is replaced.
+    kill(second[0], SIGKILL);
+    auto respawned = log.wait_for_line(httpd.pid(), "worker-respawned");
+    ASSERT_FALSE(respawned.empty()) << log.text();
+    pid_t third = pid_t(std::atol(respawned.c_str() + std::strlen("worker-respawned ")));
+    strays.watch(third);
+    EXPECT_EQ(respawned, "worker-respawned " + std::to_string(third) + " for " +
+                             std::to_string(second[0]) + " SIGKILL");
+    EXPECT_TRUE(strays.running(third));
+
+    // The parent is the same process throughout; a graceful stop takes its workers along.
+    kill(httpd.pid(), SIGWINCH);
+    EXPECT_EQ(outcome(httpd), "exited 0") << log.text();
+    EXPECT_TRUE(strays.gone({second[1], third}, 0s)) << "workers outlived a graceful stop";
+    EXPECT_EQ(log.of(httpd.pid()),
+              (Lines{"start ready,serve", "ready", log.last(httpd.pid(), "workers-started"),
+                     "reload-begin", log.last(httpd.pid(), "workers-replaced"), "reload-done",
+                     respawned, "graceful-stop", "exit 0"}));
+}
+
+TEST(FakeHttpd, parent_crash_takes_the_workers_along_and_frees_the_port) {
+    TempDir dir;
+    EventLog log(dir);
+    Strays strays;
+    const int port = free_port();
+    const std::string plan = "ready,on-reload:die:SIGABRT,serve|ready,serve";
+    const std::vector<std::string> args = {
+        "--plan", plan, "--events", log.path, "--port", std::to_string(port), "--workers", "3"};
+    Child crashing(args);
+    auto workers = pids_in(log.wait_for_line(crashing.pid(), "workers-started 3 "));
+    ASSERT_EQ(workers.size(), 3u) << log.text();
+    strays.watch(workers);
+
+    kill(crashing.pid(), SIGUSR1);
+    EXPECT_EQ(outcome(crashing), "killed by SIGABRT") << log.text();
+    EXPECT_TRUE(strays.gone(workers)) << "workers outlived their crashed parent";
+
+    // The next incarnation gets the port (at once, or after a logged bind-retry).
+    Child next(args);
+    auto next_workers = pids_in(log.wait_for_line(next.pid(), "workers-started 3 "));
+    ASSERT_EQ(next_workers.size(), 3u) << log.text();
+    strays.watch(next_workers);
+    auto response = http_get(port);
+    EXPECT_EQ(response, answer_of(2, answered_by(response)));
+}
+
+// ---- Type=forking: daemonize ------------------------------------------------------------------
+
+TEST(FakeHttpd, daemonize_returns_once_the_daemon_is_on_record_and_serving) {
+    TempDir dir;
+    EventLog log(dir);
+    Strays strays;
+    const int port = free_port();
+    const std::string pidfile = dir.file("httpd.pid");
+    const std::string plan = "daemonize,ready,serve";
+    Child launcher({"--plan", plan, "--events", log.path, "--pidfile", pidfile, "--port",
+                    std::to_string(port)});
+    // The daemon is adopted by us before the launcher can be reaped, so it is watchable then.
+    ASSERT_EQ(outcome(launcher), "exited 0") << log.text();
+
+    // No waiting from here on: all of it was done before the launcher exited.
+    std::ifstream pid_text(pidfile);
+    pid_t daemon = 0;
+    ASSERT_TRUE(pid_text >> daemon) << "no pid in the pidfile";
+    strays.watch(daemon);
+    EXPECT_NE(daemon, launcher.pid());
+    EXPECT_EQ(getsid(daemon), daemon) << "the daemon leads no session of its own";
+    EXPECT_EQ(log.of(launcher.pid()), Lines{}) << "the launcher is no incarnation";
+    auto events = log.read();
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.front().pid, daemon);
+    EXPECT_EQ(events.front().what, "start " + plan);
+    EXPECT_EQ(http_get(port), answer_of(1, daemon));
+
+    Child graceful({"-k", "graceful", "--pidfile", pidfile, "--events", log.path});
+    EXPECT_EQ(outcome(graceful), "exited 0") << log.text();
+    Child stop({"-k", "graceful-stop", "--pidfile", pidfile});
+    EXPECT_EQ(outcome(stop), "exited 0") << log.text();
+    EXPECT_TRUE(strays.gone({daemon}));
+    EXPECT_EQ(log.of(daemon), (Lines{"start " + plan, "ready", "reload-begin", "reload-done",
+                                     "graceful-stop", "exit 0"}));
+}
+
+// ---- The seeded reload crash --------------------------------------------------------------------
+
+TEST(FakeHttpdReloadChance, draws_are_pinned_and_fair) {
+    // The first output of SplitMix64 from state 0 (Vigna's reference splitmix64.c): a changed
+    // formula would silently change every recorded crash schedule.
+    EXPECT_EQ(splitmix64(0), 0xE220A8397B1DCDAFu);
+    int crashes = 0;
+    for (uint64_t k = 0; k < 30'000; ++k) {
+        double u = reload_draw(12345, k);
+        ASSERT_TRUE(u >= 0 && u < 1) << "k=" << k << " u=" << u;
+        EXPECT_FALSE(reload_crashes(12345, k, 0.0)) << "k=" << k;
+        EXPECT_TRUE(reload_crashes(12345, k, 1.0)) << "k=" << k;
+        crashes += reload_crashes(12345, k, 1.0 / 30);
+    }
+    // 1000 expected, standard deviation about 31.
+    EXPECT_GT(crashes, 850);
+    EXPECT_LT(crashes, 1150);
+}
+
+// What followed reload k's `reload-begin k=<k>` in the same process: "reload-done",
+// "die SIGABRT", "reload-hang", or "" while nothing has.
+std::string after_reload(const std::vector<Event>& events, uint64_t k) {
+    pid_t pid = 0;
+    for (const auto& event : events) {
+        if (event.what == "reload-begin k=" + std::to_string(k))
+            pid = event.pid;
+        else if (pid != 0 && event.pid == pid)
+            return event.what;
+    }
+    return "";
+}
+
+// Sends `reloads` graceful reloads one after the other, starting a new incarnation (as a
+// supervisor would) whenever one dies, and gives what each reload came to.
+std::vector<std::string> reload_sequence(const std::string& plan, int reloads) {
+    TempDir dir;
+    EventLog log(dir);
+    const std::vector<std::string> args = {"--plan", plan, "--events", log.path};
+    auto httpd = std::make_unique<Child>(args);
+    std::vector<std::string> outcomes;
+    for (int k = 0; k < reloads; ++k) {
+        if (!log.wait_for(httpd->pid(), "ready")) return {"no ready\n" + log.text()};
+        kill(httpd->pid(), SIGUSR1);
+        if (!log.wait_until([&](const auto& events) { return !after_reload(events, k).empty(); }))
+            return {"nothing after reload " + std::to_string(k) + "\n" + log.text()};
+        outcomes.push_back(after_reload(log.read(), k));
+        if (outcomes.back().starts_with("die ")) {
+            EXPECT_EQ(outcome(*httpd), "killed by " + outcomes.back().substr(4));
+            httpd = std::make_unique<Child>(args);
+        } else if (outcomes.back() == "reload-hang") {
+            break;
+        }
+    }
+    return outcomes;
+}
+
+TEST(FakeHttpdReloadChance, crashes_exactly_where_reload_crashes_predicts) {
+    const uint64_t seed = 20240611;
+    const std::string probability = "1/4";
+    const int reloads = 24;
+    std::vector<std::string> expected;
+    for (int k = 0; k < reloads; ++k)
+        expected.push_back(reload_crashes(seed, uint64_t(k), 0.25) ? "die SIGABRT" : "reload-done");
+    // Both kinds must be in the schedule, or the test proves little.
+    ASSERT_GT(std::ranges::count(expected, "die SIGABRT"), 2);
+    ASSERT_GT(std::ranges::count(expected, "reload-done"), 2);
+
+    const std::string plan =
+        "ready,on-reload:chance:" + probability + ":" + std::to_string(seed) + ":die:SIGABRT,serve";
+    EXPECT_EQ(reload_sequence(plan, reloads), expected);
+    // Replays: a fresh log, the same seed, the same schedule.
+    EXPECT_EQ(reload_sequence(plan, reloads), expected);
+}
+
+TEST(FakeHttpdReloadChance, probability_0_never_crashes_and_1_always_does) {
+    EXPECT_EQ(reload_sequence("ready,on-reload:chance:0:7:die:SIGABRT,serve", 8),
+              std::vector<std::string>(8, "reload-done"));
+    EXPECT_EQ(reload_sequence("ready,on-reload:chance:1:7:die:SIGSEGV,serve", 4),
+              std::vector<std::string>(4, "die SIGSEGV"));
+    EXPECT_EQ(reload_sequence("ready,on-reload:chance:1.0:7:hang,serve", 4),
+              std::vector<std::string>{"reload-hang"});
+    EXPECT_EQ(reload_sequence("ready,on-reload:chance:0.000:7:hang,serve", 3),
+              std::vector<std::string>(3, "reload-done"));
+}
+
+// -k graceful against a reload that hangs, while a new incarnation comes up (as a supervisor's
+// restart would bring one): it stops waiting at that incarnation's `ready`, not at its timeout.
+TEST(FakeHttpd, graceful_stops_waiting_when_a_new_incarnation_is_ready) {
+    TempDir dir;
+    EventLog log(dir);
+    const std::string pidfile = dir.file("httpd.pid");
+    Child hung(
+        {"--plan", "ready,on-reload:hang,serve", "--events", log.path, "--pidfile", pidfile});
+    ASSERT_TRUE(log.wait_for(hung.pid(), "ready")) << log.text();
+    auto started = Clock::now();
+    Child graceful({"-k", "graceful", "--pidfile", pidfile, "--events", log.path});
+    ASSERT_TRUE(log.wait_for(hung.pid(), "reload-hang")) << log.text();
+    Child next({"--plan", "ready,serve", "--events", log.path, "--pidfile", dir.file("next.pid")});
+    EXPECT_EQ(outcome(graceful), "exited 1") << log.text();
+    EXPECT_LT(Clock::now() - started, patience) << "waited out its timeout";
+}
+
 // ---- Bad options -------------------------------------------------------------------------------
 
 TEST(FakeHttpd, bad_options_exit_2_without_a_start) {
@@ -611,6 +1053,26 @@ TEST(FakeHttpd, bad_options_exit_2_without_a_start) {
         {"-k", "graceful"},
         {"-k", "graceful", "--pidfile", dir.file("pid"), "--timeout-ms", "soon"},
         {"-k", "graceful", "--pidfile", dir.file("pid"), "--plan", "ready"},
+        {"-k", "graceful", "--pidfile", dir.file("pid"), "--port", "8080"},
+        {"-k", "graceful", "--pidfile", dir.file("pid"), "--workers", "2"},
+        {"--plan", "ready,serve", "--events", log.path, "--port", "0"},
+        {"--plan", "ready,serve", "--events", log.path, "--port", "65536"},
+        {"--plan", "ready,serve", "--events", log.path, "--port", "http"},
+        {"--plan", "ready,serve", "--events", log.path, "--workers", "65"},
+        {"--plan", "ready,serve", "--events", log.path, "--workers", "-1"},
+        {"--plan", "ready,daemonize,serve", "--events", log.path},
+        {"--plan", "exit:0|ready,daemonize", "--events", log.path},
+        {"--plan", "on-reload:chance:1.5:7:hang", "--events", log.path},
+        {"--plan", "on-reload:chance:3/2:7:hang", "--events", log.path},
+        {"--plan", "on-reload:chance:1/0:7:hang", "--events", log.path},
+        {"--plan", "on-reload:chance:-0.1:7:hang", "--events", log.path},
+        {"--plan", "on-reload:chance:1e-3:7:hang", "--events", log.path},
+        {"--plan", "on-reload:chance:0.5:-7:hang", "--events", log.path},
+        {"--plan", "on-reload:chance:0.5:18446744073709551616:hang", "--events", log.path},
+        {"--plan", "on-reload:chance:0.5:7:reload", "--events", log.path},
+        {"--plan", "on-reload:chance:0.5:7:die:SIGNOPE", "--events", log.path},
+        {"--plan", "on-reload:chance:0.5:7", "--events", log.path},
+        {"--plan", "on-reload:chance:0.5", "--events", log.path},
     };
     for (const auto& args : cases) {
         std::string command;

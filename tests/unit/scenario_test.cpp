@@ -126,7 +126,11 @@ TEST(ShippedScenarios, causes_load_in_the_documented_order) {
                                                "restart-prevent",
                                                "restart-force",
                                                "restart-force-signal",
-                                               "restart-prevent-over-force"};
+                                               "restart-prevent-over-force",
+                                               "reload-sigabrt",
+                                               "kill-sigabrt",
+                                               "kill-sigterm",
+                                               "crash-loop"};
     EXPECT_EQ(ids_of(causes), expected);
 }
 
@@ -153,11 +157,30 @@ TEST_P(ShippedCause, tells_one_story) {
         EXPECT_EQ(ending, "exit:" + std::to_string(cause.outcome.exit_code)) << cause.plan;
         break;
     case Outcome::Kind::killed:
-        EXPECT_EQ(ending, "die:" + signal_name(cause.outcome.signal)) << cause.plan;
+        if (cause.trigger == Trigger::kill) {
+            // Killed from outside: the service runs until the signal comes.
+            EXPECT_EQ(ending, "serve") << cause.plan;
+            EXPECT_EQ(cause.kill_signal, cause.outcome.signal)
+                << "expected the kill's signal to be the outcome's";
+        } else if (cause.trigger == Trigger::reload) {
+            // Killed by its own reload: the plan says how, then serves.
+            EXPECT_EQ(ending, "serve") << cause.plan;
+            EXPECT_NE(cause.plan.find("on-reload:die:" + signal_name(cause.outcome.signal)),
+                      std::string::npos)
+                << cause.plan;
+        } else {
+            EXPECT_EQ(ending, "die:" + signal_name(cause.outcome.signal)) << cause.plan;
+        }
         break;
     default:
         EXPECT_EQ(ending, "serve") << cause.plan;
         break;
+    }
+    EXPECT_EQ(cause.kill_signal != 0, cause.trigger == Trigger::kill)
+        << "expected a kill signal exactly with trigger 'kill:SIG'";
+    // The operator's own checks (kill from outside, the crash loop) are the story's.
+    if (cause.trigger == Trigger::kill || cause.every_incarnation) {
+        EXPECT_EQ(cause.group, "story");
     }
 
     if (cause.group == "table" && cause.outcome.kind != Outcome::Kind::supervisor_stop) {
@@ -189,7 +212,7 @@ TEST(ShippedScenarios, modifier_causes_carry_their_settings) {
     std::map<std::string, ExitCause> by_id;
     for (const ExitCause& cause : shipped_causes())
         by_id[cause.id] = cause;
-    ASSERT_EQ(by_id.size(), 21u);
+    ASSERT_EQ(by_id.size(), 25u);
 
     EXPECT_EQ(by_id["success-exit-status"].rules.success_exit_status.codes, std::set<int>{42});
     EXPECT_EQ(by_id["success-exit-signal"].rules.success_exit_status.signals,
@@ -208,6 +231,39 @@ TEST(ShippedScenarios, modifier_causes_carry_their_settings) {
     EXPECT_EQ(by_id["sigabrt"].outcome, (Outcome{Outcome::Kind::killed, 0, SIGABRT}));
     EXPECT_EQ(by_id["start-timeout"].start_timeout_ms, 500u);
     EXPECT_EQ(by_id["watchdog"].watchdog_ms, 500u);
+}
+
+TEST(ShippedScenarios, story_causes_carry_their_settings) {
+    std::map<std::string, ExitCause> by_id;
+    for (const ExitCause& cause : shipped_causes())
+        by_id[cause.id] = cause;
+    ASSERT_EQ(by_id.size(), 25u);
+
+    for (const std::string id : {"reload-sigabrt", "kill-sigabrt", "kill-sigterm", "crash-loop"})
+        EXPECT_EQ(by_id[id].group, "story") << id;
+
+    // The logrotate crash: SIGABRT during a graceful reload.
+    EXPECT_EQ(by_id["reload-sigabrt"].trigger, Trigger::reload);
+    EXPECT_EQ(by_id["reload-sigabrt"].plan, "ready,on-reload:die:SIGABRT,serve");
+    EXPECT_EQ(by_id["reload-sigabrt"].outcome, (Outcome{Outcome::Kind::killed, 0, SIGABRT}));
+
+    // kill -s SIGABRT <MainPID> and a plain kill <MainPID>.
+    EXPECT_EQ(by_id["kill-sigabrt"].trigger, Trigger::kill);
+    EXPECT_EQ(by_id["kill-sigabrt"].kill_signal, SIGABRT);
+    EXPECT_EQ(by_id["kill-sigabrt"].outcome, (Outcome{Outcome::Kind::killed, 0, SIGABRT}));
+    EXPECT_EQ(by_id["kill-sigterm"].trigger, Trigger::kill);
+    EXPECT_EQ(by_id["kill-sigterm"].kill_signal, SIGTERM);
+    EXPECT_EQ(by_id["kill-sigterm"].outcome, (Outcome{Outcome::Kind::killed, 0, SIGTERM}));
+
+    // The crash loop: the plan is every incarnation's, and no other cause's is.
+    EXPECT_TRUE(by_id["crash-loop"].every_incarnation);
+    EXPECT_EQ(by_id["crash-loop"].trigger, Trigger::none);
+    EXPECT_EQ(by_id["crash-loop"].outcome, (Outcome{Outcome::Kind::killed, 0, SIGABRT}));
+    for (const auto& [id, cause] : by_id) {
+        if (id != "crash-loop") {
+            EXPECT_FALSE(cause.every_incarnation) << id;
+        }
+    }
 }
 
 // --- malformed input: file, line, what was expected -------------------------------
@@ -269,6 +325,15 @@ summary = "watchdog"
 plan = "ready,stop-pings,serve"
 watchdog_ms = 500
 outcome = { watchdog = true }
+
+[[cause]]
+id = "kill-sigterm"
+group = "story"
+summary = "clean signal: kill from outside"
+plan = "daemonize,ready,on-reload:chance:1/30:42:die:SIGABRT,serve"
+trigger = "kill:SIGTERM"
+every_incarnation = false
+outcome = { signal = "SIGTERM" }
 )";
 
 const std::string valid_expectations = R"(# systemd 252
@@ -383,9 +448,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"id_with_capitals", Loader::causes, R"(id = "sigabrt")", R"(id = "SigAbrt")", 2,
                  "[a-z0-9-]+"},
         BadInput{"id_is_a_selector_word", Loader::causes, R"(id = "sigabrt")", R"(id = "all")", 2,
-                 "other than table, modifier and all"},
+                 "other than table, modifier, story and all, got 'all'"},
+        BadInput{"id_is_the_story_group", Loader::causes, R"(id = "sigabrt")", R"(id = "story")", 2,
+                 "other than table, modifier, story and all, got 'story'"},
         BadInput{"unknown_group", Loader::causes, R"(group = "modifier")", R"(group = "rule")", 10,
-                 "expected group 'table' or 'modifier', got 'rule'"},
+                 "expected group 'table', 'modifier' or 'story', got 'rule'"},
+        BadInput{"story_group_misspelt", Loader::causes, R"(group = "story")",
+                 R"(group = "stories")", 35,
+                 "expected group 'table', 'modifier' or 'story', got 'stories'"},
         BadInput{"missing_summary", Loader::causes, "summary = \"unclean signal: SIGABRT\"\n", "",
                  1, "expected 'summary' in [[cause]]"},
         BadInput{"unknown_key", Loader::causes, R"(summary = "watchdog")", R"(sumary = "watchdog")",
@@ -430,7 +500,84 @@ INSTANTIATE_TEST_SUITE_P(
                  R"(outcome = { timeout = "runtime" })", 23,
                  "expected timeout = 'start' or 'reload'"},
         BadInput{"unknown_trigger", Loader::causes, R"(trigger = "reload")",
-                 R"(trigger = "restart")", 21, "expected trigger 'stop' or 'reload'"},
+                 R"(trigger = "restart")", 21,
+                 "expected trigger 'stop', 'reload' or 'kill:SIG', got 'restart'"},
+        BadInput{"trigger_not_a_string", Loader::causes, R"(trigger = "kill:SIGTERM")",
+                 "trigger = 15", 38, "expected trigger 'stop', 'reload' or 'kill:SIG', got 15"},
+        BadInput{"kill_without_signal", Loader::causes, R"(trigger = "kill:SIGTERM")",
+                 R"(trigger = "kill")", 38,
+                 "expected trigger 'stop', 'reload' or 'kill:SIG', got 'kill'"},
+        BadInput{"kill_with_empty_signal", Loader::causes, R"(trigger = "kill:SIGTERM")",
+                 R"(trigger = "kill:")", 38,
+                 "expected trigger 'stop', 'reload' or 'kill:SIG', got 'kill:'"},
+        BadInput{"kill_unknown_signal", Loader::causes, R"(trigger = "kill:SIGTERM")",
+                 R"(trigger = "kill:SIGTERMINATE")", 38, "got 'kill:SIGTERMINATE'"},
+        BadInput{"kill_lower_case_signal", Loader::causes, R"(trigger = "kill:SIGTERM")",
+                 R"(trigger = "kill:sigterm")", 38, "got 'kill:sigterm'"},
+        BadInput{"kill_disagrees_with_outcome", Loader::causes,
+                 R"(outcome = { signal = "SIGTERM" })", R"(outcome = { signal = "SIGABRT" })", 33,
+                 "expected outcome signal SIGTERM (the plan's trigger = 'kill:SIGTERM'), got "
+                 "outcome signal SIGABRT"},
+        BadInput{"kill_with_exit_outcome", Loader::causes, R"(outcome = { signal = "SIGTERM" })",
+                 R"(outcome = { exit_code = 0 })", 33,
+                 "expected outcome signal SIGTERM (the plan's trigger = 'kill:SIGTERM'), got "
+                 "outcome exit code 0"},
+        BadInput{"kill_with_stop_outcome", Loader::causes, R"(outcome = { signal = "SIGTERM" })",
+                 "outcome = { stop = true }", 33, "expected outcome signal SIGTERM"},
+        BadInput{"every_incarnation_a_string", Loader::causes, "every_incarnation = false",
+                 R"(every_incarnation = "yes")", 39,
+                 "expected every_incarnation = true or false, got 'yes'"},
+        BadInput{"every_incarnation_a_number", Loader::causes, "every_incarnation = false",
+                 "every_incarnation = 1", 39, "expected every_incarnation = true or false, got 1"},
+        BadInput{"daemonize_not_first", Loader::causes, R"(plan = "daemonize,ready,)",
+                 R"(plan = "ready,daemonize,)", 37,
+                 "expected 'daemonize' as the first step, got it later"},
+        BadInput{"daemonize_twice", Loader::causes, R"(plan = "daemonize,ready,)",
+                 R"(plan = "daemonize,daemonize,ready,)", 37,
+                 "expected 'daemonize' as the first step, got it later"},
+        BadInput{"daemonize_before_the_end", Loader::causes, R"(plan = "ready,die:SIGABRT")",
+                 R"(plan = "ready,daemonize,die:SIGABRT")", 5,
+                 "expected 'daemonize' as the first step"},
+        BadInput{"chance_p_over_1", Loader::causes, "chance:1/30:", "chance:1.5:", 37,
+                 "with P in [0, 1] (0.0333 or 1/30) and SEED an unsigned 64-bit number, got "
+                 "'on-reload:chance:1.5:42:die:SIGABRT'"},
+        BadInput{"chance_fraction_over_1", Loader::causes, "chance:1/30:", "chance:31/30:", 37,
+                 "got 'on-reload:chance:31/30:42:die:SIGABRT'"},
+        BadInput{"chance_fraction_over_0", Loader::causes, "chance:1/30:", "chance:1/0:", 37,
+                 "got 'on-reload:chance:1/0:42:die:SIGABRT'"},
+        BadInput{"chance_p_negative", Loader::causes, "chance:1/30:", "chance:-0.5:", 37,
+                 "got 'on-reload:chance:-0.5:42:die:SIGABRT'"},
+        BadInput{"chance_p_a_word", Loader::causes, "chance:1/30:", "chance:often:", 37,
+                 "got 'on-reload:chance:often:42:die:SIGABRT'"},
+        BadInput{"chance_p_a_percentage", Loader::causes, "chance:1/30:", "chance:3%:", 37,
+                 "got 'on-reload:chance:3%:42:die:SIGABRT'"},
+        BadInput{"chance_p_empty", Loader::causes, "chance:1/30:", "chance::", 37,
+                 "got 'on-reload:chance::42:die:SIGABRT'"},
+        BadInput{"chance_seed_not_a_number", Loader::causes, ":1/30:42:", ":1/30:x42:", 37,
+                 "got 'on-reload:chance:1/30:x42:die:SIGABRT'"},
+        BadInput{"chance_seed_negative", Loader::causes, ":1/30:42:", ":1/30:-42:", 37,
+                 "got 'on-reload:chance:1/30:-42:die:SIGABRT'"},
+        BadInput{"chance_seed_over_64_bits", Loader::causes,
+                 ":1/30:42:", ":1/30:18446744073709551616:", 37,
+                 "got 'on-reload:chance:1/30:18446744073709551616:die:SIGABRT'"},
+        BadInput{"chance_seed_empty", Loader::causes, ":1/30:42:", ":1/30::", 37,
+                 "got 'on-reload:chance:1/30::die:SIGABRT'"},
+        BadInput{"chance_without_action", Loader::causes, ":1/30:42:die:SIGABRT", ":1/30:42", 37,
+                 "expected 'on-reload:chance:P:SEED:die:SIG' or 'on-reload:chance:P:SEED:hang'"},
+        BadInput{"chance_alone", Loader::causes, "on-reload:chance:1/30:42:die:SIGABRT",
+                 "on-reload:chance", 37,
+                 "expected 'on-reload:reload', 'on-reload:hang' or 'on-reload:die:SIG', got "
+                 "'on-reload:chance'"},
+        BadInput{"chance_unknown_action", Loader::causes, ":42:die:SIGABRT", ":42:explode", 37,
+                 "expected the chance's action to be die:SIG or hang, got "
+                 "'on-reload:chance:1/30:42:explode'"},
+        BadInput{"chance_action_reload", Loader::causes, ":42:die:SIGABRT", ":42:reload", 37,
+                 "expected the chance's action to be die:SIG or hang"},
+        BadInput{"chance_hang_with_more", Loader::causes, ":42:die:SIGABRT", ":42:hang:5", 37,
+                 "expected the chance's action to be die:SIG or hang"},
+        BadInput{"chance_unknown_signal", Loader::causes, ":42:die:SIGABRT", ":42:die:SIGOOPS", 37,
+                 "expected a signal name after 'die:', got "
+                 "'on-reload:chance:1/30:42:die:SIGOOPS'"},
         BadInput{"zero_timeout", Loader::causes, "start_timeout_ms = 500", "start_timeout_ms = 0",
                  22, "positive number of ms"},
         BadInput{"negative_watchdog", Loader::causes, "watchdog_ms = 500", "watchdog_ms = -5", 30,
@@ -571,6 +718,70 @@ outcome = { signal = "SIGABRT" }
     }
 }
 
+// The story's steps and keys: daemonize, the seeded reload crash, kill:SIG, every_incarnation.
+TEST(Plans, story_steps_and_keys_are_accepted) {
+    TempDir dir;
+    const fs::path file = dir.write("causes.toml", R"([[cause]]
+id = "forking-kill"
+group = "story"
+summary = "unclean signal: kill -s SIGABRT a daemon"
+plan = "daemonize,ready,on-reload:chance:0.0333:42:die:SIGABRT,serve"
+trigger = "kill:SIGABRT"
+outcome = { signal = "SIGABRT" }
+
+[[cause]]
+id = "short-kill"
+group = "story"
+summary = "clean signal: kill -s TERM"
+plan = "ready,on-reload:chance:1/30:18446744073709551615:hang,serve"
+trigger = "kill:TERM"
+every_incarnation = false
+outcome = { signal = "SIGTERM" }
+
+[[cause]]
+id = "loop"
+group = "story"
+summary = "unclean signal every time"
+plan = "daemonize,on-reload:chance:0:0:hang,on-reload:chance:1:7:die:SIGSEGV,ready,die:SIGSEGV"
+every_incarnation = true
+outcome = { signal = "SIGSEGV" }
+
+[[cause]]
+id = "kill-after-reload-crash-plan"
+group = "story"
+summary = "unclean signal: SIGKILL, the reload never comes"
+plan = "ready,on-reload:die:SIGABRT,serve"
+trigger = "kill:SIGKILL"
+outcome = { signal = "SIGKILL" }
+)");
+    try {
+        const std::vector<ExitCause> causes = load_exit_causes(file);
+        ASSERT_EQ(causes.size(), 4u);
+        EXPECT_EQ(causes[0].trigger, Trigger::kill);
+        EXPECT_EQ(causes[0].kill_signal, SIGABRT);
+        EXPECT_FALSE(causes[0].every_incarnation); // absent: only the first incarnation
+        EXPECT_EQ(causes[0].plan, "daemonize,ready,on-reload:chance:0.0333:42:die:SIGABRT,serve");
+        EXPECT_EQ(causes[1].trigger, Trigger::kill);
+        EXPECT_EQ(causes[1].kill_signal, SIGTERM); // "TERM" as "SIGTERM", as in die:
+        EXPECT_FALSE(causes[1].every_incarnation);
+        EXPECT_EQ(causes[2].trigger, Trigger::none);
+        EXPECT_EQ(causes[2].kill_signal, 0);
+        EXPECT_TRUE(causes[2].every_incarnation);
+        EXPECT_EQ(causes[2].line, 18);
+        EXPECT_EQ(causes[3].kill_signal, SIGKILL);
+        EXPECT_EQ(causes[3].outcome, (Outcome{Outcome::Kind::killed, 0, SIGKILL}));
+    } catch (const InputError& err) {
+        FAIL() << "expected the story's steps and keys to be accepted, got: " << err.what();
+    }
+}
+
+TEST(Plans, trigger_names) {
+    EXPECT_EQ(to_string(Trigger::none), "none");
+    EXPECT_EQ(to_string(Trigger::stop), "stop");
+    EXPECT_EQ(to_string(Trigger::reload), "reload");
+    EXPECT_EQ(to_string(Trigger::kill), "kill");
+}
+
 // --- --cause ---------------------------------------------------------------------
 
 TEST(SelectCauses, ids_come_back_in_file_order) {
@@ -580,11 +791,22 @@ TEST(SelectCauses, ids_come_back_in_file_order) {
 
 TEST(SelectCauses, groups_and_all) {
     const auto& causes = shipped_causes();
-    ASSERT_EQ(causes.size(), 21u);
+    ASSERT_EQ(causes.size(), 25u);
     EXPECT_EQ(select_causes(causes, "table").size(), 15u);
     EXPECT_EQ(select_causes(causes, "modifier").size(), 6u);
-    EXPECT_EQ(select_causes(causes, "all").size(), 21u);
+    EXPECT_EQ(select_causes(causes, "story").size(), 4u);
+    EXPECT_EQ(select_causes(causes, "all").size(), 25u);
     EXPECT_EQ(ids_of(select_causes(causes, "modifier")).front(), "success-exit-status");
+    EXPECT_EQ(
+        ids_of(select_causes(causes, "story")),
+        (std::vector<std::string>{"reload-sigabrt", "kill-sigabrt", "kill-sigterm", "crash-loop"}));
+    // Groups come back in file order whatever order they are named in.
+    const auto story_and_modifier = ids_of(select_causes(causes, "story,modifier"));
+    ASSERT_EQ(story_and_modifier.size(), 10u);
+    EXPECT_EQ(story_and_modifier.front(), "success-exit-status");
+    EXPECT_EQ(story_and_modifier.back(), "crash-loop");
+    EXPECT_EQ(select_causes(causes, "table,modifier,story").size(), 25u);
+    EXPECT_EQ(select_causes(causes, "story,kill-sigterm,all").size(), 25u);
     // Groups and ids mix; a cause named twice comes once.
     EXPECT_EQ(select_causes(causes, "table,restart-force,sigabrt").size(), 16u);
     EXPECT_EQ(ids_of(select_causes(causes, " stop , stop ")), (std::vector<std::string>{"stop"}));
@@ -601,8 +823,31 @@ TEST(SelectCauses, unknown_id_names_it_and_the_choices) {
         EXPECT_TRUE(message.starts_with(
             "--cause: unknown exit cause 'sigabort'; expected one of: exit-0, sighup, "))
             << message;
-        EXPECT_TRUE(message.ends_with("restart-prevent-over-force, table, modifier, all"))
+        EXPECT_TRUE(message.ends_with("restart-prevent-over-force, reload-sigabrt, kill-sigabrt, "
+                                      "kill-sigterm, crash-loop, table, modifier, story, all"))
             << message;
+    }
+}
+
+// "story" is a selector word even in a file with no story cause: it selects
+// nothing there, and is no unknown id.
+TEST(SelectCauses, story_without_story_causes_selects_nothing) {
+    std::vector<ExitCause> causes;
+    for (const ExitCause& cause : shipped_causes())
+        if (cause.group != "story") causes.push_back(cause);
+    ASSERT_EQ(causes.size(), 21u);
+    EXPECT_EQ(ids_of(select_causes(causes, "story,sigabrt")),
+              (std::vector<std::string>{"sigabrt"}));
+    try {
+        select_causes(causes, "story");
+        FAIL() << "expected InputError for nothing selected, observed none";
+    } catch (const InputError& err) {
+        EXPECT_EQ(err.file(), "--cause");
+        EXPECT_NE(std::string(err.what())
+                      .find("expected at least one exit cause, got none from "
+                            "'story'"),
+                  std::string::npos)
+            << err.what();
     }
 }
 
