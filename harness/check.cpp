@@ -27,7 +27,8 @@ std::string not_applicable(const ExitCause& cause, const ServiceSettings& unit) 
         return "the unit has no ExecReload=, so there is no reload to ask for";
     if (cause.outcome.kind == Outcome::Kind::watchdog && !unit.watchdog)
         return "the unit sets no WatchdogSec=";
-    if (cause.outcome.kind == Outcome::Kind::timeout && unit.type != "notify")
+    if (cause.outcome.kind == Outcome::Kind::timeout && cause.trigger != Trigger::reload &&
+        unit.type != "notify")
         return "a Type=" + unit.type + " service has no start-up phase that could time out here";
     return "";
 }

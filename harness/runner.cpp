@@ -50,6 +50,7 @@ struct Cell {
     std::string trigger_job, trigger_result;
     std::optional<UnitSnapshot> first_end; // systemd's view of how incarnation 1 ended
     bool refused_restart = false;          // a restart job failed (the start limit)
+    int go_sent = 0;                       // the incarnation last told to go (forking units)
     std::string last_state = "not started";
     int last_incarnations = 0;
 };
@@ -184,13 +185,19 @@ class Runner {
             s.exec_stop = {options_.fixture.string(), "-k", "graceful-stop", "--pidfile",
                            cell.pidfile_inside};
         if (unit.type == "forking") {
-            // Every incarnation daemonizes, as apachectl start does.
+            // Every incarnation daemonizes, as apachectl start does, and one
+            // that is to die by itself first waits for the go (see decide()).
             std::string& plan = s.exec_start[2];
             std::string forking;
             size_t start = 0;
             for (;;) {
                 size_t bar = plan.find('|', start);
-                forking += (start ? "|" : "") + std::string("daemonize,") + plan.substr(start, bar - start);
+                std::string part = plan.substr(start, bar == std::string::npos ? bar : bar - start);
+                size_t last = part.rfind(',');
+                std::string final_step = part.substr(last == std::string::npos ? 0 : last + 1);
+                if (final_step.starts_with("die:") || final_step.starts_with("exit:"))
+                    part.insert(last == std::string::npos ? 0 : last + 1, "wait-go,");
+                forking += (start ? "|" : "") + std::string("daemonize,") + part;
                 if (bar == std::string::npos) break;
                 start = bar + 1;
             }
@@ -315,6 +322,16 @@ class Runner {
         // systemd forgets how a process ended once the next one starts: keep it.
         if (!cell.first_end && ended && s.exec_main_code != 0 && incarnations.size() == 1)
             cell.first_end = s;
+
+        // A forking daemon waiting to die: go, once systemd runs it as main pid.
+        if (running && !incarnations.empty() && incarnations.back().last_event == "wait-go" &&
+            cell.go_sent < incarnations.back().number &&
+            s.main_pid == static_cast<uint32_t>(incarnations.back().pid)) {
+            cell.go_sent = incarnations.back().number;
+            bus_.kill(cell.unit, SIGUSR2, [this, &cell](const std::string& error, const std::string&) {
+                if (!error.empty() && !cell.done) finish_error(cell, "sending the go: " + error);
+            });
+        }
 
         const Trigger trigger = cell.cause->trigger;
         if (trigger != Trigger::none && !cell.triggered) {
