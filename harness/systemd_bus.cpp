@@ -87,6 +87,19 @@ void append_status_set(sd_bus_message* m, const char* name, const ExitStatusSet&
     check(sd_bus_message_close_container(m), name);
 }
 
+// After=, Environment= and the like are `as`; an empty list is left out.
+void append_strings(sd_bus_message* m, const char* name, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    check(sd_bus_message_open_container(m, 'r', "sv"), name);
+    check(sd_bus_message_append(m, "s", name), name);
+    check(sd_bus_message_open_container(m, 'v', "as"), name);
+    check(sd_bus_message_open_container(m, 'a', "s"), name);
+    for (const auto& value : values) check(sd_bus_message_append(m, "s", value.c_str()), name);
+    check(sd_bus_message_close_container(m), name);
+    check(sd_bus_message_close_container(m), name);
+    check(sd_bus_message_close_container(m), name);
+}
+
 template <typename T> void append_property(sd_bus_message* m, const char* name, const char* type, T value) {
     check(sd_bus_message_append(m, "(sv)", name, type, value), name);
 }
@@ -261,16 +274,8 @@ void SystemdBus::start(const TransientService& s, Done done) {
     if (s.start_limit_interval)
         append_property(m, "StartLimitIntervalUSec", "t", static_cast<uint64_t>(s.start_limit_interval->count()));
     if (s.start_limit_burst) append_property(m, "StartLimitBurst", "u", static_cast<uint32_t>(*s.start_limit_burst));
-    if (!s.after.empty()) {
-        check(sd_bus_message_open_container(m, 'r', "sv"), "After");
-        check(sd_bus_message_append(m, "s", "After"), "After");
-        check(sd_bus_message_open_container(m, 'v', "as"), "After");
-        check(sd_bus_message_open_container(m, 'a', "s"), "After");
-        for (const auto& unit : s.after) check(sd_bus_message_append(m, "s", unit.c_str()), "After");
-        check(sd_bus_message_close_container(m), "After");
-        check(sd_bus_message_close_container(m), "After");
-        check(sd_bus_message_close_container(m), "After");
-    }
+    append_strings(m, "After", s.after);
+    append_strings(m, "Environment", s.environment);
     append_status_set(m, "SuccessExitStatus", s.rules.success_exit_status);
     append_status_set(m, "RestartPreventExitStatus", s.rules.restart_prevent_exit_status);
     append_status_set(m, "RestartForceExitStatus", s.rules.restart_force_exit_status);

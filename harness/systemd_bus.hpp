@@ -38,6 +38,7 @@ struct TransientService {
     std::optional<unsigned> start_limit_burst;                     // StartLimitBurst=
     RestartRules rules;
     std::vector<std::string> after; // After= (an anchor uses it to keep units referenced)
+    std::vector<std::string> environment; // Environment=, "NAME=value" each
 };
 
 // What systemd says about a service at one moment.

@@ -6,7 +6,8 @@ CRASHLOOP_BUILD=${CRASHLOOP_BUILD_DIR:-$CRASHLOOP_ROOT/build}
 
 CRASHLOOP_PACKAGES=(cmake ninja-build g++ pkg-config systemd
   libboost1.81-dev libspdlog-dev libfmt-dev libsystemd-dev libtomlplusplus-dev
-  libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev)
+  libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  apache2) # the real-Apache test (ctest -L apache); its own config, never the host's
 
 crashloop_deps() {
   local missing=() pkg
@@ -20,7 +21,19 @@ crashloop_deps() {
   fi
   echo "crashloop: installing ${missing[*]}" >&2
   apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # A package's postinst may start its service (apache2 does, through
+  # invoke-rc.d): nothing is to start on this host. A policy-rc.d that says 101
+  # forbids it for the install; one already there (a container's) stays.
+  local policy=/usr/sbin/policy-rc.d made_policy=0 status=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# crashloop: no service starts while its packages install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    made_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+    status=$?
+  if [ "$made_policy" -eq 1 ]; then rm -f "$policy"; fi
+  return "$status"
 }
 
 crashloop_build() {

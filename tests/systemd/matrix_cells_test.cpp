@@ -75,8 +75,9 @@ TEST_P(Cell, agrees_with_the_manual) {
         EXPECT_EQ(cell.observed.restarts, cell.observed.restarted ? 1 : 0) << story;
         EXPECT_EQ(cell.observed.supervisor_restarts, cell.observed.restarts) << story;
     }
-    if (cell.verdict == Verdict::known_deviation)
+    if (cell.verdict == Verdict::known_deviation) {
         EXPECT_NE(expectations.find(cause_id, value), nullptr) << story;
+    }
 }
 
 #define CRASHLOOP_RESTART_VALUE(name, value)                                                       \
@@ -93,8 +94,3 @@ CRASHLOOP_RESTART_VALUE(on_abort, RestartValue::on_abort);
 CRASHLOOP_RESTART_VALUE(on_watchdog, RestartValue::on_watchdog);
 
 } // namespace
-
-int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    return RUN_ALL_TESTS();
-}

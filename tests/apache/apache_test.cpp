@@ -1,0 +1,624 @@
+// The story with the real thing: Debian's apache2 under the built-in systemd.
+//
+// The unit is Debian's apache2.service (scenarios/units/apache2.service: Type=forking,
+// ExecStart=apachectl start, ExecStop=apachectl graceful-stop, ExecReload=apachectl graceful,
+// KillMode=mixed) plus the operator's override Restart=on-failure, started as a transient
+// service on a private systemd user manager. apachectl is Debian's own; APACHE_CONFDIR and
+// APACHE_ENVVARS point it at a ServerRoot in a temp dir of this test (config, envvars, PidFile,
+// runtime and lock dirs, error log, Listen 127.0.0.1:<free port>), so the host's /etc/apache2,
+// /run/apache2 and any Apache it runs are never read or signalled.
+//
+// Every wait is on an event with a deadline: systemd's PropertiesChanged / JobRemoved signals
+// followed by a property read (a barrier), pidfds, and HTTP requests with a timeout.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "private_systemd.hpp"
+#include "systemd_bus.hpp"
+
+using namespace crashloop;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kApache = "/usr/sbin/apache2";
+constexpr const char* kApachectl = "/usr/sbin/apachectl";
+constexpr const char* kModules = "/usr/lib/apache2/modules";
+constexpr const char* kUnit = "crashloop-apache2.service";
+constexpr auto kStepDeadline = 30s; // per awaited event; hitting one fails the test
+
+// ---- small RAII helpers -----------------------------------------------------------------
+
+class Fd {
+  public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+// The test's own ServerRoot; removed with everything in it when the test ends.
+class TempDir {
+  public:
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "crashloop-apache-XXXXXX").string();
+        if (!mkdtemp(pattern.data()))
+            throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+        path_ = pattern;
+        // Apache's workers run as www-data and must reach the document root.
+        fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read |
+                                   fs::perms::group_exec | fs::perms::others_read |
+                                   fs::perms::others_exec);
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+int remaining_ms(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    return static_cast<int>(std::max<long long>(0, left.count()));
+}
+
+// Waits for `events` on fd until the deadline; false when it passed first.
+bool wait_fd(int fd, short events, Clock::time_point deadline) {
+    for (;;) {
+        pollfd p{fd, events, 0};
+        int n = poll(&p, 1, remaining_ms(deadline));
+        if (n > 0) return true;
+        if (n == 0) return false;
+        if (errno != EINTR) return false;
+    }
+}
+
+// A port on 127.0.0.1 that nothing listens on right now.
+uint16_t free_port() {
+    Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    if (fd.get() < 0 || bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &length) != 0)
+        throw std::runtime_error(std::string("finding a free port: ") + std::strerror(errno));
+    return ntohs(addr.sin_port);
+}
+
+// ---- HTTP: one GET, blocking with a timeout ---------------------------------------------
+
+struct HttpResult {
+    int status = 0;    // the status code, 0 when there was none
+    std::string error; // why there was none ("connection refused", "timed out" …)
+};
+
+HttpResult http_get(uint16_t port, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) return {0, std::string("socket: ") + std::strerror(errno)};
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (errno != EINPROGRESS) return {0, std::string("connect: ") + std::strerror(errno)};
+        if (!wait_fd(fd.get(), POLLOUT, deadline)) return {0, "connect: timed out"};
+        int error = 0;
+        socklen_t length = sizeof error;
+        getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+        if (error != 0) return {0, std::string("connect: ") + std::strerror(error)};
+    }
+    const std::string request =
+        "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: crashloop\r\n\r\n";
+    size_t sent = 0;
+    while (sent < request.size()) {
+        ssize_t n = send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += static_cast<size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN) return {0, std::string("send: ") + std::strerror(errno)};
+        if (!wait_fd(fd.get(), POLLOUT, deadline)) return {0, "send: timed out"};
+    }
+    // HTTP/1.0: the server closes after the response; read it whole.
+    std::string response;
+    for (;;) {
+        char buffer[4096];
+        ssize_t n = recv(fd.get(), buffer, sizeof buffer, 0);
+        if (n > 0) {
+            response.append(buffer, static_cast<size_t>(n));
+            continue;
+        }
+        if (n == 0) break;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) return {0, std::string("recv: ") + std::strerror(errno)};
+        if (!wait_fd(fd.get(), POLLIN, deadline)) return {0, "response: timed out"};
+    }
+    int status = 0;
+    if (std::sscanf(response.c_str(), "HTTP/%*d.%*d %d", &status) != 1 || status == 0)
+        return {0, response.empty() ? "closed without a response" : "no status line"};
+    return {status, ""};
+}
+
+// Probes the server back to back from its own thread until stopped; only counts.
+class Prober {
+  public:
+    explicit Prober(uint16_t port) : port_(port), thread_([this] { run(); }) {}
+    ~Prober() { stop(); }
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+    int probes() const { return probes_; }
+    int failed() const { return failed_; }
+    // "connect: Connection refused ×2, status 503 ×1"
+    std::string failures() const {
+        std::string text;
+        for (const auto& [kind, count] : kinds_)
+            text += (text.empty() ? "" : ", ") + kind + " ×" + std::to_string(count);
+        return text.empty() ? "none" : text;
+    }
+
+  private:
+    void run() {
+        std::unique_lock lock(mutex_);
+        while (!stopping_) {
+            lock.unlock();
+            HttpResult result = http_get(port_, 2000ms);
+            lock.lock();
+            ++probes_;
+            if (result.status != 200) {
+                ++failed_;
+                ++kinds_[result.status ? "status " + std::to_string(result.status) : result.error];
+            }
+            // Pacing between probes, not synchronisation: stop() cuts it short.
+            wake_.wait_for(lock, 5ms, [this] { return stopping_; });
+        }
+    }
+
+    uint16_t port_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::atomic<int> probes_{0}, failed_{0};
+    std::map<std::string, int> kinds_;
+    std::thread thread_; // last: starts once everything above exists
+};
+
+// ---- the test's own Apache: ServerRoot, envvars, config ---------------------------------
+
+struct ApacheSite {
+    fs::path root, pid_file, error_log;
+    uint16_t port = 0;
+
+    explicit ApacheSite(const fs::path& dir) : root(dir), port(free_port()) {
+        pid_file = root / "run" / "apache2.pid";
+        error_log = root / "log" / "error.log";
+        for (const char* sub : {"log", "htdocs"})
+            fs::create_directory(root / sub);
+        write(root / "htdocs" / "index.html", "crashloop: the real Apache answers\n");
+        // Running as root, Apache hands its workers to an unprivileged user.
+        std::string user = "www-data", group = "www-data";
+        if (!getpwnam("www-data")) user = "nobody", group = "nogroup";
+        // What /etc/apache2/envvars is for Debian's apachectl; the runtime and lock
+        // dirs are ours (the manager's /run is a private tmpfs, and not ours anyway).
+        const std::string run = (root / "run").string(), htdocs = (root / "htdocs").string();
+        std::string env = "# crashloop: the environment apachectl sources (APACHE_ENVVARS)\n";
+        env += "export APACHE_RUN_USER=" + user + "\n";
+        env += "export APACHE_RUN_GROUP=" + group + "\n";
+        env += "export APACHE_PID_FILE=" + pid_file.string() + "\n";
+        env += "export APACHE_RUN_DIR=" + run + "\n";
+        env += "export APACHE_LOCK_DIR=" + (root / "lock").string() + "\n";
+        env += "export APACHE_LOG_DIR=" + (root / "log").string() + "\n";
+        env += "export LANG=C\n";
+        write(root / "envvars", env);
+
+        const std::string modules = kModules;
+        std::string conf = "# crashloop's real-Apache test: its own ServerRoot, nothing of "
+                           "/etc/apache2.\n";
+        conf += "ServerRoot \"" + root.string() + "\"\n";
+        conf += "ServerName 127.0.0.1\n";
+        conf += "DefaultRuntimeDir ${APACHE_RUN_DIR}\n";
+        conf += "PidFile ${APACHE_PID_FILE}\n";
+        conf += "Mutex file:${APACHE_LOCK_DIR} default\n";
+        // notice: AH00060 (the parent's crash) and AH00493 (graceful restart) are logged.
+        conf += "ErrorLog ${APACHE_LOG_DIR}/error.log\nLogLevel notice\n";
+        conf += "Timeout 10\nKeepAlive Off\n";
+        conf += "User ${APACHE_RUN_USER}\nGroup ${APACHE_RUN_GROUP}\n";
+        // Debian's default MPM with Debian's mpm_event.conf.
+        conf += "LoadModule mpm_event_module " + modules + "/mod_mpm_event.so\n";
+        conf += "StartServers 2\nMinSpareThreads 25\nMaxSpareThreads 75\nThreadLimit 64\n"
+                "ThreadsPerChild 25\nMaxRequestWorkers 150\nMaxConnectionsPerChild 0\n";
+        conf += "LoadModule authz_core_module " + modules + "/mod_authz_core.so\n";
+        conf += "LoadModule dir_module " + modules + "/mod_dir.so\n";
+        conf += "LoadModule mime_module " + modules + "/mod_mime.so\n";
+        conf += fs::exists("/etc/mime.types") ? "TypesConfig /etc/mime.types\n"
+                                              : "TypesConfig /dev/null\n";
+        conf += "Listen 127.0.0.1:" + std::to_string(port) + "\n";
+        conf += "DocumentRoot \"" + htdocs + "\"\nDirectoryIndex index.html\n";
+        conf += "<Directory />\n    AllowOverride None\n    Require all denied\n</Directory>\n";
+        conf += "<Directory \"" + htdocs + "\">\n    Require all granted\n</Directory>\n";
+        write(root / "apache2.conf", conf);
+    }
+
+    // Debian's apache2.service with the operator's override, in our ServerRoot.
+    TransientService unit() const {
+        TransientService s;
+        s.name = kUnit;
+        s.description = "crashloop: Debian's apache2.service + override Restart=on-failure";
+        s.type = "forking";
+        s.restart = RestartValue::on_failure;
+        s.exec_start = {kApachectl, "start"};
+        s.exec_stop = {kApachectl, "graceful-stop"};
+        s.exec_reload = {kApachectl, "graceful"};
+        s.kill_mode = "mixed";
+        // Debian's unit has no PIDFile= and lets systemd guess; Apache's own PidFile
+        // makes the main pid certain (and is in our dir, not /run/apache2).
+        s.pid_file = pid_file.string();
+        s.environment = {"APACHE_STARTED_BY_SYSTEMD=true", // as Debian's unit sets
+                         "APACHE_CONFDIR=" + root.string(),
+                         "APACHE_ENVVARS=" + (root / "envvars").string()};
+        return s;
+    }
+
+    std::optional<pid_t> pid_in_file() const {
+        std::ifstream in(pid_file);
+        long pid = 0;
+        if (!(in >> pid) || pid <= 0) return std::nullopt;
+        return static_cast<pid_t>(pid);
+    }
+
+    // The last lines of Apache's error log, for failure messages.
+    std::string error_log_tail(size_t lines = 15) const {
+        std::ifstream in(error_log);
+        std::deque<std::string> last;
+        for (std::string line; std::getline(in, line);) {
+            last.push_back(line);
+            if (last.size() > lines) last.pop_front();
+        }
+        std::string text = "\n  " + error_log.string() + (last.empty() ? " (empty)" : ":");
+        for (const auto& line : last)
+            text += "\n    " + line;
+        return text;
+    }
+
+    // How many lines of Apache's error log carry this message id ("AH00493").
+    int logged(const std::string& id) const {
+        std::ifstream in(error_log);
+        int count = 0;
+        for (std::string line; std::getline(in, line);)
+            if (line.find(id) != std::string::npos) ++count;
+        return count;
+    }
+
+  private:
+    static void write(const fs::path& path, const std::string& text) {
+        std::ofstream out(path);
+        out << text;
+        if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
+    }
+};
+
+std::string describe(const UnitSnapshot& s) {
+    return s.state() + " Result=" + s.result + " MainPID=" + std::to_string(s.main_pid) +
+           " NRestarts=" + std::to_string(s.n_restarts) + " Job=" + std::to_string(s.job_id);
+}
+
+std::string signal_text(int sig) {
+    const char* name = sigabbrev_np(sig);
+    return name ? std::string("SIG") + name : std::to_string(sig);
+}
+
+// ---- the fixture: a private systemd running the test's Apache ---------------------------
+
+class RealApache : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        for (const char* needed : {kApache, kApachectl})
+            if (!fs::exists(needed))
+                GTEST_SKIP() << needed << " is missing: Debian's apache2 is not installed "
+                             << "(apt-get install apache2; scripts/test installs it as root)";
+        dir_.emplace();
+        site_.emplace(dir_->path());
+        systemd_ = std::make_unique<PrivateSystemd>(
+            PrivateSystemd::Options{libexec_dir() / "crashloop-sandbox"});
+        bus_ = std::make_unique<SystemdBus>(systemd_->bus_address());
+        bus_->watch(
+            [this](const std::string& path, const UnitSnapshot& live) {
+                if (path != unit_path_) return;
+                ++changes_;
+                // systemd forgets how a main process ended once the next one runs.
+                if (live.exec_main_code != 0 && live.exec_main_exit_us != last_end_us_) {
+                    last_end_us_ = live.exec_main_exit_us;
+                    ends_.push_back(live);
+                }
+            },
+            [this](const std::string& job, const std::string&, const std::string& result) {
+                jobs_removed_[job] = result;
+            });
+        // An anchor that refers to the unit keeps it loaded once it is inactive, with
+        // its Result and NRestarts (a transient unit is garbage-collected otherwise).
+        TransientService anchor;
+        anchor.name = "crashloop-apache2-anchor.service";
+        anchor.description = "crashloop: keeps the Apache unit loaded";
+        anchor.type = "simple";
+        anchor.exec_start = {"/bin/sleep", "infinity"};
+        anchor.after = {kUnit};
+        ASSERT_EQ(run_job([&](SystemdBus::Done done) { bus_->start(anchor, std::move(done)); }),
+                  "done");
+
+        const auto started = Clock::now();
+        const std::string result =
+            run_job([&](SystemdBus::Done done) { bus_->start(site_->unit(), std::move(done)); });
+        ASSERT_EQ(result, "done") << "apachectl start" << site_->error_log_tail();
+        const UnitSnapshot s = snapshot();
+        ASSERT_EQ(s.state(), "active/running") << describe(s) << site_->error_log_tail();
+        ASSERT_NE(s.main_pid, 0u) << describe(s);
+        EXPECT_EQ(site_->pid_in_file(), static_cast<pid_t>(s.main_pid))
+            << "Apache's PidFile and systemd's MainPID disagree";
+        main_pid_ = s.main_pid;
+        const HttpResult http = http_get(site_->port, 10s);
+        ASSERT_EQ(http.status, 200) << http.error << site_->error_log_tail();
+        std::cerr
+            << "apache2 up under systemd " << bus_->version() << " in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()
+            << " ms: main pid " << main_pid_ << ", http://127.0.0.1:" << site_->port
+            << "/ answers 200\n";
+    }
+
+    // Calls a method that queues a job and waits for the job's end; returns its result
+    // ("done", "failed" …) or the method's error.
+    std::string run_job(const std::function<void(SystemdBus::Done)>& call) {
+        std::optional<std::string> error, job;
+        call([&](const std::string& e, const std::string& j) {
+            error = e;
+            job = j;
+        });
+        const auto deadline = Clock::now() + kStepDeadline;
+        for (;;) {
+            if (error && !error->empty()) return "refused: " + *error;
+            if (job) {
+                auto it = jobs_removed_.find(*job);
+                if (it != jobs_removed_.end()) return it->second;
+            }
+            if (Clock::now() >= deadline) return "no answer within the deadline";
+            bus_->wait(deadline, -1);
+        }
+    }
+
+    // A method with no job (KillUnit): waits for its reply.
+    std::string call(const std::function<void(SystemdBus::Done)>& method) {
+        std::optional<std::string> error;
+        method([&](const std::string& e, const std::string&) { error = e; });
+        const auto deadline = Clock::now() + kStepDeadline;
+        while (!error && Clock::now() < deadline)
+            bus_->wait(deadline, -1);
+        return error.value_or("no reply within the deadline");
+    }
+
+    // The unit's properties as of now (the reply follows every change before it).
+    UnitSnapshot snapshot() {
+        std::optional<UnitSnapshot> result;
+        std::string error;
+        bus_->snapshot(unit_path_, [&](const std::string& e, const UnitSnapshot& s) {
+            error = e;
+            result = s;
+        });
+        const auto deadline = Clock::now() + kStepDeadline;
+        while (!result && Clock::now() < deadline)
+            bus_->wait(deadline, -1);
+        if (!result)
+            throw std::runtime_error("no snapshot of " + unit_path_ + " within the deadline");
+        if (!error.empty()) throw std::runtime_error("snapshot of " + unit_path_ + ": " + error);
+        return *result;
+    }
+
+    // Waits until a snapshot satisfies `settled`: read, and if not yet, sleep on the
+    // bus until the unit changes again. Returns the last snapshot either way.
+    UnitSnapshot wait_until(const std::function<bool(const UnitSnapshot&)>& settled,
+                            bool& reached) {
+        const auto deadline = Clock::now() + kStepDeadline;
+        for (;;) {
+            const long seen = changes_;
+            UnitSnapshot s = snapshot();
+            if (settled(s)) {
+                reached = true;
+                return s;
+            }
+            while (changes_ == seen && Clock::now() < deadline)
+                bus_->wait(deadline, -1);
+            if (changes_ == seen) {
+                reached = false;
+                return s;
+            }
+        }
+    }
+
+    // Waits for a process to end (pidfd readable).
+    static bool ended(int pidfd, Clock::time_point deadline) {
+        return wait_fd(pidfd, POLLIN, deadline);
+    }
+
+    // Members are destroyed in reverse: the bus, then the manager with everything under
+    // it (Apache included), then the temp dir.
+    std::optional<TempDir> dir_;
+    std::optional<ApacheSite> site_;
+    std::unique_ptr<PrivateSystemd> systemd_;
+    std::unique_ptr<SystemdBus> bus_;
+    const std::string unit_path_ = SystemdBus::unit_path(kUnit);
+    long changes_ = 0;
+    uint64_t last_end_us_ = 0;
+    std::vector<UnitSnapshot> ends_; // how each main process ended, as signals said
+    std::map<std::string, std::string> jobs_removed_;
+    uint32_t main_pid_ = 0;
+};
+
+// `kill -s SIGABRT <MainPID>`: the crash of the story. Restart=on-failure brings a new
+// main pid that serves again.
+TEST_F(RealApache, sigabrt_restarts_with_a_new_main_pid) {
+    Fd old_main(static_cast<int>(syscall(SYS_pidfd_open, main_pid_, 0)));
+    ASSERT_GE(old_main.get(), 0) << "pidfd_open " << main_pid_ << ": " << std::strerror(errno);
+    const auto killed = Clock::now();
+    ASSERT_EQ(call([&](SystemdBus::Done done) { bus_->kill(kUnit, SIGABRT, std::move(done)); }),
+              "");
+    ASSERT_TRUE(ended(old_main.get(), Clock::now() + kStepDeadline))
+        << "main pid " << main_pid_ << " survived SIGABRT";
+
+    bool reached = false;
+    const UnitSnapshot s = wait_until(
+        [&](const UnitSnapshot& now) {
+            return now.state() == "active/running" && now.job_id == 0 && now.main_pid != 0 &&
+                   now.main_pid != main_pid_;
+        },
+        reached);
+    ASSERT_TRUE(reached) << "no new main pid: " << describe(s) << site_->error_log_tail();
+    const auto restarted_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count();
+    EXPECT_EQ(s.n_restarts, 1u) << describe(s);
+    EXPECT_EQ(site_->pid_in_file(), static_cast<pid_t>(s.main_pid));
+    // systemd saw the crash for what it was.
+    ASSERT_FALSE(ends_.empty()) << "systemd never said how main pid " << main_pid_ << " ended";
+    const UnitSnapshot& end = ends_.front();
+    EXPECT_NE(end.exec_main_code, CLD_EXITED) << "exit status " << end.exec_main_status;
+    EXPECT_EQ(end.exec_main_status, SIGABRT) << signal_text(end.exec_main_status);
+    EXPECT_TRUE(end.result == "signal" || end.result == "core-dump") << end.result;
+    // The parent's own last word, as in the story's error log.
+    EXPECT_EQ(site_->logged("AH00060"), 1)
+        << "no \"AH00060: seg fault or similar nasty error detected in the parent process\""
+        << site_->error_log_tail();
+
+    const HttpResult http = http_get(site_->port, 10s);
+    EXPECT_EQ(http.status, 200) << http.error << site_->error_log_tail();
+    std::cerr << "SIGABRT: main pid " << main_pid_ << " → " << s.main_pid << ", systemd saw "
+              << signal_text(end.exec_main_status) << " (Result=" << end.result
+              << "), active/running " << restarted_ms
+              << " ms after the kill, NRestarts=" << s.n_restarts << ", HTTP " << http.status
+              << "; Apache logged AH00060 (\"seg fault or similar nasty error "
+              << "detected in the parent process\")\n";
+}
+
+// A plain `kill <MainPID>` (SIGTERM): Apache shuts down cleanly; on-failure leaves it down.
+TEST_F(RealApache, plain_kill_stays_down) {
+    Fd old_main(static_cast<int>(syscall(SYS_pidfd_open, main_pid_, 0)));
+    ASSERT_GE(old_main.get(), 0) << "pidfd_open " << main_pid_ << ": " << std::strerror(errno);
+    ASSERT_EQ(call([&](SystemdBus::Done done) { bus_->kill(kUnit, SIGTERM, std::move(done)); }),
+              "");
+    ASSERT_TRUE(ended(old_main.get(), Clock::now() + kStepDeadline))
+        << "main pid " << main_pid_ << " survived SIGTERM";
+
+    // Settled: down, with no job queued (a restart would be a job, or auto-restart).
+    bool reached = false;
+    const UnitSnapshot s = wait_until(
+        [](const UnitSnapshot& now) {
+            return (now.active_state == "inactive" || now.active_state == "failed") &&
+                   now.job_id == 0;
+        },
+        reached);
+    ASSERT_TRUE(reached) << "never settled down: " << describe(s) << site_->error_log_tail();
+    EXPECT_EQ(s.state(), "inactive/dead") << describe(s);
+    EXPECT_EQ(s.n_restarts, 0u) << describe(s);
+    EXPECT_EQ(s.result, "success") << describe(s);
+    ASSERT_FALSE(ends_.empty()) << "systemd never said how main pid " << main_pid_ << " ended";
+    const UnitSnapshot& end = ends_.front();
+    const bool clean = (end.exec_main_code == CLD_EXITED && end.exec_main_status == 0) ||
+                       (end.exec_main_code != CLD_EXITED && end.exec_main_status == SIGTERM);
+    EXPECT_TRUE(clean) << "code " << end.exec_main_code << " status " << end.exec_main_status;
+
+    const HttpResult http = http_get(site_->port, 5s);
+    EXPECT_EQ(http.status, 0) << "something still answers on port " << site_->port;
+    std::cerr << "SIGTERM: main pid " << main_pid_ << " ended with "
+              << (end.exec_main_code == CLD_EXITED
+                      ? "exit code " + std::to_string(end.exec_main_status)
+                      : signal_text(end.exec_main_status))
+              << "; now " << describe(s) << "; HTTP: " << http.error << "\n";
+}
+
+// logrotate's nightly `apachectl graceful`, many times over, under HTTP probing.
+TEST_F(RealApache, graceful_reload_loop_keeps_the_main_pid) {
+    constexpr int kReloads = 20;
+    Prober prober(site_->port);
+    const auto begin = Clock::now();
+    for (int i = 0; i < kReloads; ++i) {
+        const std::string result =
+            run_job([&](SystemdBus::Done done) { bus_->reload(kUnit, std::move(done)); });
+        ASSERT_EQ(result, "done") << "reload " << i + 1 << site_->error_log_tail();
+    }
+    const auto reload_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
+    prober.stop();
+
+    const UnitSnapshot s = snapshot();
+    EXPECT_EQ(s.state(), "active/running") << describe(s) << site_->error_log_tail();
+    EXPECT_EQ(s.main_pid, main_pid_) << describe(s);
+    EXPECT_EQ(s.n_restarts, 0u) << describe(s);
+    EXPECT_TRUE(ends_.empty()) << "a main process ended: " << describe(ends_.front());
+    const HttpResult http = http_get(site_->port, 10s);
+    EXPECT_EQ(http.status, 200) << http.error << site_->error_log_tail();
+
+    // The figure, not an assertion: what a client saw while Apache reloaded.
+    std::ostringstream figure;
+    figure << kReloads << " reloads (apachectl graceful via ReloadUnit) in " << reload_ms
+           << " ms; Apache had logged " << site_->logged("AH00493")
+           << " graceful restarts (SIGUSR1, AH00493) by then; HTTP probes: " << prober.probes()
+           << ", failed " << prober.failed() << " (" << prober.failures() << "); main pid "
+           << s.main_pid << ", NRestarts=" << s.n_restarts;
+    std::cout << "apache graceful loop: " << figure.str() << std::endl;
+    RecordProperty("reloads", kReloads);
+    RecordProperty("probes", prober.probes());
+    RecordProperty("probes_failed", prober.failed());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}
