@@ -6,11 +6,13 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <unistd.h>
 
 #include "check.hpp"
@@ -21,7 +23,10 @@
 #include "report.hpp"
 #include "restart_table.hpp"
 #include "runner.hpp"
+#include "service_settings.hpp"
+#include "soak.hpp"
 #include "systemd_bus.hpp"
+#include "unit_file.hpp"
 
 using namespace crashloop;
 
@@ -214,6 +219,128 @@ int run_check_command(const CheckArgs& args, const std::string& scenarios_overri
     return report.ok() ? 0 : 1;
 }
 
+struct SoakArgs {
+    std::string unit;
+    std::vector<std::string> dropins;
+    std::string restart;
+    unsigned reloads = 100;
+    unsigned interval_ms = 20;
+    std::string probability = "1/30";
+    std::string seed; // empty: random, printed
+    std::string fault = "sigabrt";
+    bool keep_start_limit = false;
+    unsigned workers = 2;
+    std::string format = "table";
+    std::string output;
+};
+
+std::string shell_quoted(const std::string& word) {
+    if (!word.empty() &&
+        word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789-_./=:,+@%") == std::string::npos)
+        return word;
+    std::string quoted = "'";
+    for (char c : word)
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
+// The progress bar: stderr only, and only on a terminal.
+void draw_progress(unsigned done, unsigned total) {
+    constexpr unsigned width = 30;
+    const unsigned filled = total ? done * width / total : width;
+    std::string bar(filled, '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "\r  soak [%s] %u/%u reloads", bar.c_str(), done, total);
+    std::fflush(stderr);
+}
+
+int run_soak_command(const SoakArgs& args, const std::string& scenarios_override,
+                     const std::string& libexec_override, std::string command_line) {
+    if (args.format != "table" && args.format != "json")
+        throw InputError("--format", 0,
+                         "unknown format '" + args.format + "'; expected table or json");
+    if (!args.unit.empty() && !args.restart.empty())
+        throw InputError("--restart", 0,
+                         "--restart and --unit do not go together: the unit says Restart=");
+    if (args.unit.empty() && !args.dropins.empty())
+        throw InputError("--dropin", 0, "a drop-in needs the unit it belongs to (--unit FILE)");
+    if (args.reloads == 0) throw InputError("--reloads", 0, "expected at least 1 reload");
+    if (args.workers > 64) throw InputError("--workers", 0, "expected 0 to 64 workers");
+    SoakOptions options;
+    const auto p = parse_probability(args.probability);
+    if (!p)
+        throw InputError("--crash-probability", 0,
+                         "expected a probability in [0, 1], as 0.0333 or 1/30, got '" +
+                             args.probability + "'");
+    options.crash_probability = *p;
+    if (!args.restart.empty()) {
+        const auto value = parse_restart_value(args.restart);
+        if (!value)
+            throw InputError(
+                "--restart", 0,
+                "unknown Restart= value '" + args.restart +
+                    "'; expected no, always, on-success, on-failure, on-abnormal, on-abort or "
+                    "on-watchdog");
+        options.restart = *value;
+    }
+    if (args.fault != "sigabrt" && args.fault != "sigsegv" && args.fault != "hang")
+        throw InputError("--fault", 0,
+                         "unknown fault '" + args.fault + "'; expected sigabrt, sigsegv or hang");
+    if (args.seed.empty()) {
+        // 53 bits: the seed survives JSON readers that hold numbers as doubles (jq).
+        std::random_device random;
+        options.seed = ((uint64_t(random()) << 32) | random()) & ((uint64_t(1) << 53) - 1);
+        command_line += " --seed " + std::to_string(options.seed);
+    } else {
+        auto [end, error] =
+            std::from_chars(args.seed.data(), args.seed.data() + args.seed.size(), options.seed);
+        if (error != std::errc() || end != args.seed.data() + args.seed.size())
+            throw InputError("--seed", 0,
+                             "expected an unsigned 64-bit number, got '" + args.seed + "'");
+    }
+    if (!args.unit.empty()) {
+        options.unit = args.unit;
+        for (const auto& dropin : args.dropins)
+            options.dropins.emplace_back(dropin);
+        // Bad input is found before anything runs.
+        check_soakable(service_settings(UnitFile::load(*options.unit, options.dropins)), args.unit);
+    }
+    options.reloads = args.reloads;
+    options.interval = std::chrono::milliseconds(args.interval_ms);
+    options.fault = args.fault;
+    options.keep_start_limit = args.keep_start_limit;
+    options.workers = args.workers;
+    options.replay = command_line;
+
+    const Setup setup = load_setup(scenarios_override, libexec_override);
+    if (args.seed.empty())
+        std::fprintf(stderr, "crashloop: soak seed %llu\n",
+                     static_cast<unsigned long long>(options.seed));
+    options.fixture = setup.libexec / "fake-httpd";
+    options.interrupt_fd = interrupt_pipe[0];
+    const bool progress = isatty(STDERR_FILENO);
+    if (progress) options.progress = draw_progress;
+
+    PrivateSystemd::Options systemd_options;
+    systemd_options.keeper = setup.libexec / "crashloop-sandbox";
+    PrivateSystemd systemd(systemd_options);
+    const std::string version = SystemdBus(systemd.bus_address()).version();
+    const Expectations expectations =
+        Expectations::for_supervisor(setup.scenarios, "systemd", version);
+    SoakReport report;
+    try {
+        report = run_soak(systemd, options);
+    } catch (...) {
+        if (progress) std::fprintf(stderr, "\n");
+        throw;
+    }
+    if (progress) std::fprintf(stderr, "\r\033[K");
+    report.verdict = judge_soak(report, setup.table, expectations);
+    write_report(render_soak(report, args.format == "json"), args.output);
+    return report.verdict->as_promised ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -256,6 +383,35 @@ int main(int argc, char** argv) {
     check_cmd->add_flag("-e,--evidence", check.evidence, "Show each answer's evidence");
     check_cmd->add_flag("--no-color", check.no_colour, "No colour even on a terminal");
 
+    SoakArgs soak;
+    auto* soak_cmd = app.add_subcommand("soak", "Reproduce the intermittent reload crash: seeded "
+                                                "crashes under a logrotate-style reload loop");
+    soak_cmd->add_option("--unit", soak.unit,
+                         "Run under this unit's settings (e.g. scenarios/units/httpd.service)");
+    soak_cmd
+        ->add_option("--dropin", soak.dropins,
+                     "A drop-in of --unit, in the order systemd applies them")
+        ->check(CLI::ExistingFile);
+    soak_cmd->add_option("--restart", soak.restart,
+                         "Restart= of the built-in unit (default on-failure)");
+    soak_cmd->add_option("--reloads", soak.reloads, "Reloads to ask for")->default_val(100);
+    soak_cmd->add_option("--interval", soak.interval_ms, "Least time between two reloads, in ms")
+        ->default_val(20);
+    soak_cmd
+        ->add_option("--crash-probability", soak.probability,
+                     "Chance a reload crashes: 0..1 or a/b")
+        ->default_val("1/30");
+    soak_cmd->add_option("--seed", soak.seed,
+                         "Seed of the crash schedule (default: random, printed)");
+    soak_cmd->add_option("--fault", soak.fault, "sigabrt, sigsegv or hang")->default_val("sigabrt");
+    soak_cmd->add_flag("--keep-start-limit", soak.keep_start_limit,
+                       "Keep the unit's start limit (default: off, since the crashes are packed)");
+    soak_cmd->add_option("--workers", soak.workers, "Prefork workers of the fake httpd")
+        ->default_val(2);
+    soak_cmd->add_option("--format", soak.format, "table or json")->default_val("table");
+    soak_cmd->add_option("-o,--output", soak.output,
+                         "Write the report to FILE (whole or not at all)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -267,6 +423,12 @@ int main(int argc, char** argv) {
     try {
         if (matrix_cmd->parsed()) return run_matrix_command(matrix, scenarios, libexec);
         if (check_cmd->parsed()) return run_check_command(check, scenarios, libexec);
+        if (soak_cmd->parsed()) {
+            std::string command_line;
+            for (int i = 0; i < argc; ++i)
+                command_line += (i ? " " : "") + shell_quoted(argv[i]);
+            return run_soak_command(soak, scenarios, libexec, command_line);
+        }
     } catch (const InputError& e) {
         std::fprintf(stderr, "crashloop: %s\n", e.what());
         return 2;
