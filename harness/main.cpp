@@ -136,6 +136,17 @@ Setup load_setup(const std::string& scenarios_override, const std::string& libex
     return setup;
 }
 
+// The built-in supervisor, up and running, and the known deviations of its
+// version (read from the manager itself).
+struct BuiltInSystemd {
+    PrivateSystemd systemd;
+    Expectations expectations;
+    explicit BuiltInSystemd(const Setup& setup)
+        : systemd(PrivateSystemd::Options{.keeper = setup.libexec / "crashloop-sandbox"}),
+          expectations(Expectations::for_supervisor(
+              setup.scenarios, "systemd", SystemdBus(systemd.bus_address()).version())) {}
+};
+
 RunOptions run_options(const Setup& setup, unsigned jobs, unsigned cell_timeout_ms) {
     RunOptions options;
     options.jobs = jobs;
@@ -170,13 +181,8 @@ int run_matrix_command(const MatrixArgs& args, const std::string& scenarios_over
     options.causes = select_causes(setup.causes, args.causes);
 
     const auto begin = std::chrono::steady_clock::now();
-    PrivateSystemd::Options systemd_options;
-    systemd_options.keeper = setup.libexec / "crashloop-sandbox";
-    PrivateSystemd systemd(systemd_options);
-    // The manager's version decides which known deviations apply.
-    const std::string version = SystemdBus(systemd.bus_address()).version();
-    const Expectations expectations = Expectations::for_supervisor(setup.scenarios, "systemd", version);
-    MatrixReport report = run_matrix(systemd, setup.table, expectations, options);
+    BuiltInSystemd supervisor(setup);
+    MatrixReport report = run_matrix(supervisor.systemd, setup.table, supervisor.expectations, options);
     report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
 
     write_report(render(report, format, use_colour(format, args.output, args.no_colour), args.evidence),
@@ -206,12 +212,9 @@ int run_check_command(const CheckArgs& args, const std::string& scenarios_overri
     options.run = run_options(setup, 0, args.cell_timeout_ms);
 
     const auto begin = std::chrono::steady_clock::now();
-    PrivateSystemd::Options systemd_options;
-    systemd_options.keeper = setup.libexec / "crashloop-sandbox";
-    PrivateSystemd systemd(systemd_options);
-    const std::string version = SystemdBus(systemd.bus_address()).version();
-    const Expectations expectations = Expectations::for_supervisor(setup.scenarios, "systemd", version);
-    CheckReport report = run_check(systemd, setup.table, expectations, setup.causes, options);
+    BuiltInSystemd supervisor(setup);
+    CheckReport report =
+        run_check(supervisor.systemd, setup.table, supervisor.expectations, setup.causes, options);
     report.matrix.wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
 
     write_report(render_check(report, format, use_colour(format, args.output, args.no_colour), args.evidence),
@@ -322,21 +325,16 @@ int run_soak_command(const SoakArgs& args, const std::string& scenarios_override
     const bool progress = isatty(STDERR_FILENO);
     if (progress) options.progress = draw_progress;
 
-    PrivateSystemd::Options systemd_options;
-    systemd_options.keeper = setup.libexec / "crashloop-sandbox";
-    PrivateSystemd systemd(systemd_options);
-    const std::string version = SystemdBus(systemd.bus_address()).version();
-    const Expectations expectations =
-        Expectations::for_supervisor(setup.scenarios, "systemd", version);
+    BuiltInSystemd supervisor(setup);
     SoakReport report;
     try {
-        report = run_soak(systemd, options);
+        report = run_soak(supervisor.systemd, options);
     } catch (...) {
         if (progress) std::fprintf(stderr, "\n");
         throw;
     }
     if (progress) std::fprintf(stderr, "\r\033[K");
-    report.verdict = judge_soak(report, setup.table, expectations);
+    report.verdict = judge_soak(report, setup.table, supervisor.expectations);
     write_report(render_soak(report, args.format == "json"), args.output);
     return report.verdict->as_promised ? 0 : 1;
 }
