@@ -23,7 +23,7 @@
 
 // The fixture's own header (CMake target reload_chance, header only): the harness predicts the
 // crash schedule with the very function the fixture draws it with.
-#include "../fixtures/reload_chance.hpp"
+#include "reload_chance.hpp"
 #include "event_log.hpp"
 #include "expectations.hpp"
 #include "input_error.hpp"
