@@ -5,6 +5,8 @@
 #include <systemd/sd-bus.h>
 
 #include <cerrno>
+#include <exception>
+#include <utility>
 #include <cstring>
 
 #include "private_systemd.hpp"
@@ -34,14 +36,26 @@ template <typename F> struct Pending {
     F done;
 };
 
+// Our callbacks run inside sd_bus_process(), which is C: an exception must not
+// cross it. It is kept here and rethrown once sd_bus_process() has returned.
+thread_local std::exception_ptr callback_failure;
+
+template <typename F> int guarded(F&& body) {
+    try {
+        body();
+    } catch (...) {
+        if (!callback_failure) callback_failure = std::current_exception();
+    }
+    return 0;
+}
+
 int on_job_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     std::unique_ptr<Pending<SystemdBus::Done>> pending(
         static_cast<Pending<SystemdBus::Done>*>(userdata));
     std::string error = error_of(reply);
     const char* job = "";
     if (error.empty() && sd_bus_message_read(reply, "o", &job) < 0) error = "malformed job reply";
-    pending->done(error, job ? job : "");
-    return 0;
+    return guarded([&] { pending->done(error, job ? job : ""); });
 }
 
 } // namespace
@@ -49,8 +63,7 @@ int on_job_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
 int on_plain_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     std::unique_ptr<Pending<SystemdBus::Done>> pending(
         static_cast<Pending<SystemdBus::Done>*>(userdata));
-    pending->done(error_of(reply), "");
-    return 0;
+    return guarded([&] { pending->done(error_of(reply), ""); });
 }
 
 namespace {
@@ -155,15 +168,14 @@ int on_properties_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     if (call->error.empty()) call->error = error;
     if (++call->replies == 2) {
         std::unique_ptr<SnapshotCall> owned(call);
-        owned->done(owned->error, owned->snapshot);
+        return guarded([&] { owned->done(owned->error, owned->snapshot); });
     }
     return 0;
 }
 
 int on_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
     auto* self = static_cast<std::function<void(sd_bus_message*)>*>(userdata);
-    (*self)(m);
-    return 0;
+    return guarded([&] { (*self)(m); });
 }
 } // namespace
 
@@ -364,6 +376,7 @@ bool SystemdBus::process_all() {
     bool any = false;
     for (;;) {
         int r = sd_bus_process(bus_, nullptr);
+        if (callback_failure) std::rethrow_exception(std::exchange(callback_failure, nullptr));
         if (r < 0) throw SupervisorError("the private systemd's bus: " + errno_text(r));
         if (r == 0) return any;
         any = true;
