@@ -18,10 +18,10 @@ struct FixtureEvent {
     std::string detail; // the exit code, the signal name, the plan …
 };
 
-// A missing file is an empty log (the fixture has not started yet). A line
-// that does not parse is an InputError naming the file and line; the last
-// line may be cut short only if the fixture is writing it right now, which
-// single-write appends rule out, so it is an error too.
+// A missing file is an empty log (the fixture has not started yet). A last
+// line without its newline is being written right now and is left for the
+// next read; any other line that does not parse is an InputError naming the
+// file and line.
 std::vector<FixtureEvent> read_event_log(const std::filesystem::path& file);
 
 // One entry per incarnation, in order, with its last event.

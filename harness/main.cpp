@@ -436,6 +436,10 @@ int main(int argc, char** argv) {
     } catch (const SupervisorError& e) {
         std::fprintf(stderr, "crashloop: supervisor: %s\n", e.what());
         return 1;
+    } catch (const std::exception& e) {
+        // Unwound, so everything started is gone; never an abort with a core file.
+        std::fprintf(stderr, "crashloop: %s\n", e.what());
+        return 1;
     }
     return 0;
 }

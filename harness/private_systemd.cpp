@@ -46,6 +46,29 @@ struct PrivateSystemd::Keeper {
     asio::readable_pipe from_keeper{context};
     std::unique_ptr<bp::process> process;
     int pid = 0;
+
+    // EOF on its stdin tells the keeper to kill everything and remove its
+    // cgroups; wait for that (a SIGKILL would skip it) before reaping it.
+    void shut_down() {
+        if (!process) return;
+        boost::system::error_code ignored;
+        to_keeper.close(ignored);
+        int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+        if (pidfd >= 0) {
+            pollfd p{pidfd, POLLIN, 0};
+            if (poll(&p, 1, 15000) == 0) {
+                logger()->error("crashloop-sandbox {} did not finish its teardown in 15 s; killing it",
+                                pid);
+                kill(pid, SIGKILL);
+                poll(&p, 1, 5000);
+            }
+            close(pidfd);
+        }
+        process->wait(ignored);
+        if (process->exit_code() != 0)
+            logger()->warn("crashloop-sandbox ended with status {}", process->exit_code());
+        process.reset();
+    }
 };
 
 PrivateSystemd::PrivateSystemd(const Options& options) : keeper_(std::make_unique<Keeper>()) {
@@ -63,8 +86,19 @@ PrivateSystemd::PrivateSystemd(const Options& options) : keeper_(std::make_uniqu
     k.pid = k.process->id();
     logger()->debug("crashloop-sandbox started: pid {}", k.pid);
 
-    // The keeper prints "ready <manager pid>" once systemd has sent READY=1.
-    const auto deadline = Clock::now() + options.ready_timeout;
+    try {
+        wait_until_ready(options.ready_timeout);
+    } catch (...) {
+        k.shut_down();
+        throw;
+    }
+}
+
+void PrivateSystemd::wait_until_ready(std::chrono::milliseconds ready_timeout) {
+    auto& k = *keeper_;
+    // The keeper prints "ready <manager pid>" once systemd has sent READY=1
+    // (and gives up by itself a little before this deadline).
+    const auto deadline = Clock::now() + ready_timeout;
     std::string line;
     int fd = k.from_keeper.native_handle();
     while (line.find('\n') == std::string::npos) {
@@ -73,7 +107,7 @@ PrivateSystemd::PrivateSystemd(const Options& options) : keeper_(std::make_uniqu
         if (n < 0 && errno == EINTR) continue;
         if (n == 0)
             throw SupervisorError("private systemd not ready within " +
-                                  std::to_string(options.ready_timeout.count()) + " ms");
+                                  std::to_string(ready_timeout.count()) + " ms");
         char buffer[256];
         ssize_t got = read(fd, buffer, sizeof buffer);
         if (got <= 0)
@@ -86,27 +120,7 @@ PrivateSystemd::PrivateSystemd(const Options& options) : keeper_(std::make_uniqu
                     std::atoi(line.c_str() + 6));
 }
 
-PrivateSystemd::~PrivateSystemd() {
-    auto& k = *keeper_;
-    if (!k.process) return;
-    // EOF on its stdin tells the keeper to kill everything and remove its cgroups.
-    boost::system::error_code ignored;
-    k.to_keeper.close(ignored);
-    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, k.pid, 0));
-    if (pidfd >= 0) {
-        pollfd p{pidfd, POLLIN, 0};
-        if (poll(&p, 1, 15000) == 0) {
-            logger()->error("crashloop-sandbox {} did not finish its teardown in 15 s; killing it",
-                            k.pid);
-            kill(k.pid, SIGKILL);
-            poll(&p, 1, 5000);
-        }
-        close(pidfd);
-    }
-    k.process->wait(ignored);
-    if (k.process->exit_code() != 0)
-        logger()->warn("crashloop-sandbox ended with status {}", k.process->exit_code());
-}
+PrivateSystemd::~PrivateSystemd() { keeper_->shut_down(); }
 
 std::string PrivateSystemd::bus_address() const {
     return "unix:path=" + from_host("/run/crashloop/runtime/systemd/private").string();

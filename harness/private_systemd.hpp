@@ -38,6 +38,7 @@ class PrivateSystemd {
     int keeper_pid() const;
 
   private:
+    void wait_until_ready(std::chrono::milliseconds ready_timeout);
     struct Keeper;
     std::unique_ptr<Keeper> keeper_;
 };

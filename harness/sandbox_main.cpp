@@ -348,7 +348,8 @@ int main(int argc, char** argv) {
     int notify_fd = notify_socket();
     pid_t manager = start_manager(systemd, log_level);
 
-    const long long ready_deadline = now_ms() + 30000;
+    // Shorter than the harness's own 30 s, so that our teardown, not its kill, ends a failed start.
+    const long long ready_deadline = now_ms() + 25000;
     bool ready = false;
     for (;;) {
         pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0}, {signal_fd, POLLIN, 0}, {notify_fd, POLLIN, 0}};
@@ -356,7 +357,7 @@ int main(int argc, char** argv) {
         int n = poll(fds, ready ? 2 : 3, timeout);
         if (n < 0 && errno == EINTR) continue;
         if (n == 0) {
-            std::fprintf(stderr, "crashloop-sandbox: systemd --user sent no READY=1 in 30 s\n");
+            std::fprintf(stderr, "crashloop-sandbox: systemd --user sent no READY=1 in 25 s\n");
             teardown(1);
         }
         if (fds[0].revents) {

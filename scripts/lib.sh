@@ -29,10 +29,12 @@ crashloop_deps() {
     printf '#!/bin/sh\n# crashloop: no service starts while its packages install\nexit 101\n' >"$policy"
     chmod 755 "$policy"
     made_policy=1
+    # Never left behind, even if the install is interrupted.
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT INT TERM
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
     status=$?
-  if [ "$made_policy" -eq 1 ]; then rm -f "$policy"; fi
+  if [ "$made_policy" -eq 1 ]; then rm -f "$policy"; trap - EXIT INT TERM; fi
   return "$status"
 }
 
