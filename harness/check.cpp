@@ -20,8 +20,7 @@ std::string span_text(std::chrono::microseconds span) {
 
 // Why a cause cannot be asked of this unit, or "" when it can.
 std::string not_applicable(const ExitCause& cause, const ServiceSettings& unit) {
-    if (unit.type != "simple" && unit.type != "exec" && unit.type != "notify" &&
-        unit.type != "forking")
+    if (!played_by_fake_httpd(unit))
         return "Type=" + unit.type + " is not played by the fake httpd";
     if (cause.trigger == Trigger::reload && !unit.has_exec_reload)
         return "the unit has no ExecReload=, so there is no reload to ask for";
@@ -122,13 +121,7 @@ CheckReport run_check(PrivateSystemd& systemd, const RestartTable& table,
     bool shortened_start = false, shortened_watchdog = false;
     for (ExitCause cause : select_causes(all_causes, options.causes)) {
         // The manual's answer takes the unit's own exit status rules into account.
-        auto add = [](ExitStatusSet& into, const ExitStatusSet& from) {
-            into.codes.insert(from.codes.begin(), from.codes.end());
-            into.signals.insert(from.signals.begin(), from.signals.end());
-        };
-        add(cause.rules.success_exit_status, settings.rules.success_exit_status);
-        add(cause.rules.restart_prevent_exit_status, settings.rules.restart_prevent_exit_status);
-        add(cause.rules.restart_force_exit_status, settings.rules.restart_force_exit_status);
+        cause.rules.add(settings.rules);
         if (auto reason = not_applicable(cause, settings); !reason.empty()) {
             skipped.emplace_back(report.causes.size(), reason);
         } else {

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "input_error.hpp"
+#include "reload_chance.hpp"
 #include "toml_input.hpp"
 
 namespace crashloop {
@@ -44,34 +45,6 @@ std::optional<int> parse_exit_code(std::string_view text) {
     if (ec != std::errc() || end != text.data() + text.size() || code < 0 || code > 255)
         return std::nullopt;
     return code;
-}
-
-// on-reload:chance's P, as the fixture reads it: "0.0333", "0", "1" or "1/30", within [0, 1].
-bool valid_probability(std::string_view text) {
-    auto unsigned_number = [](std::string_view digits) -> std::optional<std::uint64_t> {
-        std::uint64_t value = 0;
-        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
-            return std::nullopt;
-        return value;
-    };
-    if (auto slash = text.find('/'); slash != std::string_view::npos) {
-        auto over = unsigned_number(text.substr(0, slash));
-        auto under = unsigned_number(text.substr(slash + 1));
-        return over && under && *under != 0 && *over <= *under;
-    }
-    if (text.empty() || text.find_first_not_of("0123456789.") != std::string_view::npos)
-        return false;
-    double p = -1;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), p);
-    return ec == std::errc() && end == text.data() + text.size() && p >= 0 && p <= 1;
-}
-
-// on-reload:chance's SEED: an unsigned 64-bit number.
-bool valid_seed(std::string_view text) {
-    std::uint64_t seed = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
-    return !text.empty() && ec == std::errc() && end == text.data() + text.size();
 }
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
@@ -124,7 +97,7 @@ PlanSummary check_plan_part(std::string_view part) {
             if (action.starts_with("chance:")) {
                 // chance:P:SEED:ACTION, the seeded intermittent reload crash.
                 auto parts = split(action.substr(7), ':');
-                if (parts.size() < 3 || !valid_probability(parts[0]) || !valid_seed(parts[1]))
+                if (parts.size() < 3 || !parse_reload_probability(parts[0]) || !parse_reload_seed(parts[1]))
                     throw std::invalid_argument(
                         "expected 'on-reload:chance:P:SEED:die:SIG' or "
                         "'on-reload:chance:P:SEED:hang' with P in [0, 1] (0.0333 or 1/30) and SEED "

@@ -20,6 +20,7 @@
 #include "expectations.hpp"
 #include "input_error.hpp"
 #include "private_systemd.hpp"
+#include "reload_chance.hpp"
 #include "report.hpp"
 #include "restart_table.hpp"
 #include "runner.hpp"
@@ -271,7 +272,7 @@ int run_soak_command(const SoakArgs& args, const std::string& scenarios_override
     if (args.reloads == 0) throw InputError("--reloads", 0, "expected at least 1 reload");
     if (args.workers > 64) throw InputError("--workers", 0, "expected 0 to 64 workers");
     SoakOptions options;
-    const auto p = parse_probability(args.probability);
+    const auto p = parse_reload_probability(args.probability);
     if (!p)
         throw InputError("--crash-probability", 0,
                          "expected a probability in [0, 1], as 0.0333 or 1/30, got '" +
@@ -296,11 +297,11 @@ int run_soak_command(const SoakArgs& args, const std::string& scenarios_override
         options.seed = ((uint64_t(random()) << 32) | random()) & ((uint64_t(1) << 53) - 1);
         command_line += " --seed " + std::to_string(options.seed);
     } else {
-        auto [end, error] =
-            std::from_chars(args.seed.data(), args.seed.data() + args.seed.size(), options.seed);
-        if (error != std::errc() || end != args.seed.data() + args.seed.size())
+        const auto seed = parse_reload_seed(args.seed);
+        if (!seed)
             throw InputError("--seed", 0,
                              "expected an unsigned 64-bit number, got '" + args.seed + "'");
+        options.seed = *seed;
     }
     if (!args.unit.empty()) {
         options.unit = args.unit;

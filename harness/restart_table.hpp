@@ -50,11 +50,21 @@ struct ExitStatusSet {
     std::set<int> signals;
     bool empty() const { return codes.empty() && signals.empty(); }
     bool contains(const Outcome& outcome) const;
+    void add(const ExitStatusSet& more) {
+        codes.insert(more.codes.begin(), more.codes.end());
+        signals.insert(more.signals.begin(), more.signals.end());
+    }
 };
 struct RestartRules {
     ExitStatusSet success_exit_status;
     ExitStatusSet restart_prevent_exit_status;
     ExitStatusSet restart_force_exit_status;
+    // A unit's settings add to a cause's own, as repeated assignments do.
+    void add(const RestartRules& more) {
+        success_exit_status.add(more.success_exit_status);
+        restart_prevent_exit_status.add(more.restart_prevent_exit_status);
+        restart_force_exit_status.add(more.restart_force_exit_status);
+    }
 };
 
 class RestartTable {

@@ -204,14 +204,7 @@ class Runner {
             plan = forking;
             s.pid_file = cell.pidfile_inside;
         }
-        // The unit's exit status rules add to the cause's own.
-        auto merge = [](ExitStatusSet& into, const ExitStatusSet& from) {
-            into.codes.insert(from.codes.begin(), from.codes.end());
-            into.signals.insert(from.signals.begin(), from.signals.end());
-        };
-        merge(s.rules.success_exit_status, unit.rules.success_exit_status);
-        merge(s.rules.restart_prevent_exit_status, unit.rules.restart_prevent_exit_status);
-        merge(s.rules.restart_force_exit_status, unit.rules.restart_force_exit_status);
+        s.rules.add(unit.rules); // the unit's exit status rules add to the cause's own
     }
 
     // A unit that ends inactive is garbage-collected at once, with its Result,

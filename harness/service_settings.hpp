@@ -58,4 +58,10 @@ struct ServiceSettings {
 // Restart=always or on-success on a Type=oneshot service.
 ServiceSettings service_settings(const UnitFile& unit);
 
+// The service types the fake httpd can stand in for (oneshot, dbus and idle it cannot).
+inline bool played_by_fake_httpd(const ServiceSettings& unit) {
+    return unit.type == "simple" || unit.type == "exec" || unit.type == "notify" ||
+           unit.type == "forking";
+}
+
 } // namespace crashloop

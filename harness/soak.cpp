@@ -903,31 +903,8 @@ double round1(double value) {
 
 } // namespace
 
-std::optional<double> parse_probability(std::string_view text) {
-    auto number = [](std::string_view digits) -> std::optional<uint64_t> {
-        uint64_t value = 0;
-        auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-        if (digits.empty() || error != std::errc() || end != digits.data() + digits.size())
-            return std::nullopt;
-        return value;
-    };
-    if (auto slash = text.find('/'); slash != std::string_view::npos) {
-        auto over = number(text.substr(0, slash)), under = number(text.substr(slash + 1));
-        if (!over || !under || *under == 0 || *over > *under) return std::nullopt;
-        return double(*over) / double(*under);
-    }
-    if (text.empty() || text.find_first_not_of("0123456789.") != std::string_view::npos)
-        return std::nullopt;
-    double p = -1;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), p);
-    if (error != std::errc() || end != text.data() + text.size() || !(p >= 0 && p <= 1))
-        return std::nullopt;
-    return p;
-}
-
 void check_soakable(const ServiceSettings& unit, const std::string& where) {
-    if (unit.type != "simple" && unit.type != "exec" && unit.type != "notify" &&
-        unit.type != "forking")
+    if (!played_by_fake_httpd(unit))
         throw InputError(where, 0, "Type=" + unit.type + " is not played by the fake httpd");
     if (!unit.has_exec_reload)
         throw InputError(where, 0, "the unit has no ExecReload=, so there is no reload to soak");

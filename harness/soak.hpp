@@ -111,7 +111,5 @@ SoakVerdict judge_soak(const SoakReport& report, const RestartTable& table,
 // The text report, or the JSON contract (see README "crashloop soak").
 std::string render_soak(const SoakReport& report, bool json);
 
-// "1/30", "0.0333", "1" → a probability in [0, 1], read as fake-httpd reads it; nullopt if not.
-std::optional<double> parse_probability(std::string_view text);
 
 } // namespace crashloop

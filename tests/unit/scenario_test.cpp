@@ -21,6 +21,7 @@
 #include "expectations.hpp"
 #include "input_error.hpp"
 #include "restart_table.hpp"
+#include "temp_dir.hpp"
 
 namespace crashloop {
 
@@ -34,34 +35,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path scenarios_dir = CRASHLOOP_SCENARIOS_DIR;
-
-// A fresh directory, removed with everything in it when the test ends.
-class TempDir {
-  public:
-    TempDir() {
-        static std::atomic<int> counter = 0;
-        path_ = fs::temp_directory_path() / ("crashloop-scenario-test-" + std::to_string(getpid()) +
-                                             "-" + std::to_string(counter++));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    fs::path write(const std::string& name, const std::string& text) const {
-        fs::path file = path_ / name;
-        fs::create_directories(file.parent_path());
-        std::ofstream(file) << text;
-        return file;
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 std::string test_name(std::string_view text) {
     std::string name(text);

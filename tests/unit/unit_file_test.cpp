@@ -20,6 +20,7 @@
 #include "restart_table.hpp"
 #include "service_settings.hpp"
 #include "unit_file.hpp"
+#include "temp_dir.hpp"
 
 namespace crashloop {
 namespace {
@@ -29,32 +30,6 @@ using std::chrono::microseconds;
 using namespace std::chrono_literals;
 
 const fs::path units_dir = fs::path(CRASHLOOP_SCENARIOS_DIR) / "units";
-
-// A fresh directory from mkdtemp(), removed with everything in it at the end.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "crashloop-unit-test-XXXXXX").string();
-        if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    fs::path write(const std::string& name, const std::string& text) const {
-        fs::path file = path_ / name;
-        fs::create_directories(file.parent_path());
-        std::ofstream(file) << text;
-        return file;
-    }
-
-  private:
-    fs::path path_;
-};
 
 std::vector<std::string> values_of(const std::vector<Assignment>& assignments) {
     std::vector<std::string> values;
