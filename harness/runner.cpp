@@ -35,10 +35,18 @@ std::shared_ptr<spdlog::logger> logger() {
 // Every incarnation after the first is a healthy httpd: ready, then serving.
 constexpr const char* kHealthyPlan = "ready,serve";
 
+// A cell whose subject is a timeout after the start (reload-timeout) needs a
+// start that beats that same short TimeoutStartSec=. A manager with hundreds
+// of units to start on a busy machine can take READY=1 in too late; such a
+// cell is run again, as a new unit, with the timeout doubled, up to 4 times.
+constexpr int kMaxAttempts = 4;
+
 struct Cell {
     RestartValue value;
     const ExitCause* cause;
+    int attempt = 1;
     std::string name;      // on-failure/sigabrt
+    std::string id;        // on-failure-sigabrt (on-failure-reload-timeout-2 on a second attempt)
     std::string unit;      // crashloop-on-failure-sigabrt.service
     std::string path;      // its D-Bus object path
     std::string log_inside, log_host, pidfile_inside;
@@ -53,6 +61,7 @@ struct Cell {
     int go_sent = 0;                       // the incarnation last told to go (forking units)
     std::string last_state = "not started";
     int last_incarnations = 0;
+    std::vector<std::string> retries; // attempts given up on, and why
 };
 
 std::string ms_text(long long ms) { return std::to_string(ms) + " ms"; }
@@ -128,20 +137,65 @@ class Runner {
         auto cell = std::make_unique<Cell>();
         cell->value = value;
         cell->cause = &cause;
-        std::string id = std::string(to_string(value)) + "-" + cause.id;
         cell->name = std::string(to_string(value)) + "/" + cause.id;
-        cell->unit = "crashloop-" + id + ".service";
-        cell->path = SystemdBus::unit_path(cell->unit);
-        cell->log_inside = std::string(PrivateSystemd::events_dir) + "/" + id + ".log";
-        cell->pidfile_inside = std::string(PrivateSystemd::events_dir) + "/" + id + ".pid";
-        cell->log_host = systemd_.from_host(cell->log_inside).string();
         cell->result.restart = value;
         cell->result.cause = cause.id;
         cell->result.expected_restarted = expected_restart(table_, value, cause);
-        by_path_[cell->path] = cell.get();
-        by_unit_[cell->unit] = cell.get();
+        name_attempt(*cell);
         ++remaining_;
         return cell;
+    }
+
+    static std::string unit_of(const Cell& cell, int attempt) {
+        std::string id = std::string(to_string(cell.value)) + "-" + cell.cause->id;
+        if (attempt > 1) id += "-" + std::to_string(attempt);
+        return "crashloop-" + id + ".service";
+    }
+
+    // Each attempt is a unit of its own, with its own log and pidfile.
+    void name_attempt(Cell& cell) {
+        cell.unit = unit_of(cell, cell.attempt);
+        cell.id = cell.unit.substr(std::string("crashloop-").size(),
+                                   cell.unit.size() - std::string("crashloop-.service").size());
+        cell.path = SystemdBus::unit_path(cell.unit);
+        cell.log_inside = std::string(PrivateSystemd::events_dir) + "/" + cell.id + ".log";
+        cell.pidfile_inside = std::string(PrivateSystemd::events_dir) + "/" + cell.id + ".pid";
+        cell.log_host = systemd_.from_host(cell.log_inside).string();
+        by_path_[cell.path] = &cell;
+        by_unit_[cell.unit] = &cell;
+    }
+
+    static bool may_run_again(const Cell& cell) {
+        return cell.cause->trigger != Trigger::none && cell.cause->start_timeout_ms.has_value();
+    }
+
+    // The start timed out before the trigger: not the cell's subject, so the
+    // cell starts over as a new unit with twice the timeout.
+    void run_again(Cell& cell, const UnitSnapshot& s) {
+        bus_.stop(cell.unit, [](const std::string&, const std::string&) {});
+        by_path_.erase(cell.path);
+        by_unit_.erase(cell.unit);
+        cell.retries.push_back("attempt " + std::to_string(cell.attempt) + " with TimeoutStartSec=" +
+                               ms_text(start_timeout(cell).count()) + " ended at start (" + s.state() +
+                               ", Result=" + s.result + ")");
+        logger()->debug("{}: {}; running it again", cell.name, cell.retries.back());
+        ++cell.attempt;
+        name_attempt(cell);
+        cell.first_end.reset();
+        cell.refused_restart = false;
+        cell.go_sent = 0;
+        cell.triggered = cell.trigger_finished = false;
+        cell.trigger_job.clear();
+        cell.trigger_result.clear();
+        cell.dirty = false;
+        cell.last_state = "not started";
+        cell.last_incarnations = 0;
+        cell.deadline = Clock::now() + options_.cell_deadline;
+        start_cell(cell);
+    }
+
+    std::chrono::milliseconds start_timeout(const Cell& cell) const {
+        return std::chrono::milliseconds(*cell.cause->start_timeout_ms) * (1 << (cell.attempt - 1));
     }
 
     TransientService service_for(const Cell& cell) const {
@@ -152,7 +206,7 @@ class Runner {
         s.restart = cell.value;
         // Generous unless the timeout is the fault itself: many units starting at
         // once on two cores must never hit a timeout that is not the subject.
-        if (cause.start_timeout_ms) s.timeout_start = std::chrono::milliseconds(*cause.start_timeout_ms);
+        if (cause.start_timeout_ms) s.timeout_start = start_timeout(cell);
         if (cause.watchdog_ms) s.watchdog = std::chrono::milliseconds(*cause.watchdog_ms);
         const std::string fixture = options_.fixture.string();
         std::string plan = cause.every_incarnation ? cause.plan : cause.plan + "|" + kHealthyPlan;
@@ -220,7 +274,11 @@ class Runner {
         anchor.type = "simple";
         anchor.exec_start = {options_.fixture.string(), "--plan", "serve", "--events",
                              std::string(PrivateSystemd::events_dir) + "/" + anchor.name + ".log"};
-        for (const auto& cell : cells_) anchor.after.push_back(cell->unit);
+        for (const auto& cell : cells_) {
+            anchor.after.push_back(cell->unit);
+            if (may_run_again(*cell))
+                for (int attempt = 2; attempt <= kMaxAttempts; ++attempt) anchor.after.push_back(unit_of(*cell, attempt));
+        }
         std::optional<std::string> outcome;
         bus_.start(anchor, [&outcome](const std::string& error, const std::string&) { outcome = error; });
         const auto deadline = Clock::now() + options_.cell_deadline;
@@ -240,11 +298,16 @@ class Runner {
             cell.launched = true;
             cell.started = Clock::now();
             cell.deadline = cell.started + options_.cell_deadline;
-            bus_.start(service_for(cell), [this, &cell](const std::string& error, const std::string&) {
-                if (!error.empty()) finish_error(cell, "StartTransientUnit refused: " + error);
-                else probe(cell);
-            });
+            start_cell(cell);
         }
+    }
+
+    void start_cell(Cell& cell) {
+        bus_.start(service_for(cell), [this, &cell, unit = cell.unit](const std::string& error, const std::string&) {
+            if (cell.done || unit != cell.unit) return;
+            if (!error.empty()) finish_error(cell, "StartTransientUnit refused: " + error);
+            else probe(cell);
+        });
     }
 
     void on_unit_changed(const std::string& path, const UnitSnapshot& live) {
@@ -283,9 +346,11 @@ class Runner {
             return;
         }
         cell.probing = true;
-        bus_.snapshot(cell.path, [this, &cell](const std::string& error, const UnitSnapshot& snapshot) {
+        bus_.snapshot(cell.path, [this, &cell, path = cell.path](const std::string& error,
+                                                                 const UnitSnapshot& snapshot) {
             cell.probing = false;
             if (cell.done) return;
+            if (path != cell.path) return probe(cell); // read from an attempt given up on
             if (!error.empty()) return finish_error(cell, "reading the unit's state: " + error);
             decide(cell, snapshot, /*confirmed=*/true);
             if (cell.dirty && !cell.done) {
@@ -331,9 +396,12 @@ class Runner {
             if (running && incarnations.size() == 1 && incarnations[0].ready_ns) fire_trigger(cell);
             else if (!confirmed && (down || s.sub_state == "auto-restart")) probe(cell);
             else if (confirmed && ((down && s.job_id == 0 && !incarnations.empty()) ||
-                                   s.sub_state == "auto-restart"))
+                                   s.sub_state == "auto-restart")) {
+                if (may_run_again(cell) && s.result == "timeout" && cell.attempt < kMaxAttempts)
+                    return run_again(cell, s);
                 finish_error(cell, "the service ended before it could be told to " +
                                                    std::string(to_string(trigger)) + ": " + s.state());
+            }
             return;
         }
         // Settled means no job queued either: a unit is inactive while its start
@@ -460,6 +528,7 @@ class Runner {
         if (o.delay_ms) text += "; restarted after " + ms_text(*o.delay_ms);
         text += "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
         if (!o.restarted || o.final_result != "success") text += ", Result=" + o.final_result;
+        for (const auto& retry : cell.retries) text += "; " + retry;
         if (o.start_limit_hit)
             text += "; start limit hit: restart " + std::to_string(o.supervisor_restarts) +
                     " refused after " + std::to_string(o.incarnations.size()) + " starts";
@@ -477,6 +546,7 @@ class Runner {
         }
         cell.result.observed.final_state = cell.last_state;
         if (cell.result.evidence.empty()) cell.result.evidence = "systemd last said " + cell.last_state;
+        for (const auto& retry : cell.retries) cell.result.evidence += "; " + retry;
         finish(cell);
     }
 

@@ -38,7 +38,11 @@ run_case() { # run_case NAME SIGNAL EXPECTED_EXIT JOBS
   pids="$keeper $(tree_pids "$cg" | tr '\n' ' ')"
   [ "$signal" != none ] && kill -s "$signal" $pid
   wait $pid; local rc=$?
-  if [ $rc -ne "$expected" ]; then echo "FAIL $name: exit $rc, expected $expected"; cat "$work/err"; failures=$((failures+1)); fi
+  if [ $rc -ne "$expected" ]; then echo "FAIL $name: exit $rc, expected $expected"; cat "$work/err"
+    # which cells, and why: the report says
+    jq -r '.cells[]? | select(.verdict != "pass" and .verdict != "known-deviation") | "  \(.restart)/\(.cause): \(.verdict): \(.reason) (\(.evidence))"' "$work/out" 2>/dev/null
+    failures=$((failures+1))
+  fi
   if ! wait_for 20 gone; then
     echo "FAIL $name: left behind: $(for p in $pids; do [ -d /proc/$p ] && cat /proc/$p/comm; done | sort | uniq -c | tr '\n' ' ') cgroup $( [ -d "$cg" ] && echo "$cg")"
     failures=$((failures+1)); return
