@@ -10,8 +10,12 @@
 
 namespace crashloop {
 
-enum class Verdict { pass, fail, known_deviation, not_applicable, error };
-std::string_view to_string(Verdict verdict); // "pass" "fail" "known-deviation" "n/a" "error"
+// unexpected_pass: the cell agrees with the manual although the expectations
+// file lists it as a known deviation; the file is out of date and must lose
+// that entry (or the supervisor changed), so it is not a good verdict.
+enum class Verdict { pass, fail, known_deviation, unexpected_pass, not_applicable, error };
+// "pass" "fail" "known-deviation" "unexpected-pass" "n/a" "error"
+std::string_view to_string(Verdict verdict);
 
 // One incarnation of the fake httpd, from its own event log.
 struct Incarnation {
@@ -43,14 +47,22 @@ struct CellResult {
     Observation observed;
     Verdict verdict = Verdict::error;
     std::string evidence;               // one line a human reads: pids, exit, timings, result
-    std::string reason;                 // why error / known-deviation / n/a
+    std::string reason;                 // why error / known-deviation / unexpected-pass / n/a
     std::chrono::milliseconds duration{0};
 };
 
-// pass / fail / known-deviation from expected vs observed and a possible known
-// deviation; error stays error.
+// The verdict from expected vs observed and the cell's entry in the
+// expectations file, if any (error and n/a are decided before, by the runner):
+//   agrees with the manual, not listed              → pass
+//   agrees with the manual, listed                  → unexpected_pass
+//   differs, listed with exactly the observed answer → known_deviation
+//   differs otherwise                               → fail
 struct KnownDeviation;
 Verdict judge(bool expected_restarted, bool observed_restarted, const KnownDeviation* known);
+// The reason an unexpected pass carries: "listed as a known deviation
+// (scenarios/expectations/systemd-252.toml:19: <its reason>) but now agrees with
+// the manual".
+std::string unexpected_pass_reason(const KnownDeviation& known);
 
 struct MatrixReport {
     std::string supervisor = "systemd";
@@ -60,7 +72,7 @@ struct MatrixReport {
     std::vector<std::string> causes;    // rows, in order
     std::vector<CellResult> cells;
     std::chrono::milliseconds wall{0};
-    bool all_good() const;              // every cell pass or known-deviation
+    bool all_good() const;              // every cell pass, known-deviation or n/a
 };
 
 } // namespace crashloop

@@ -92,6 +92,7 @@ std::string mark(const CellResult& cell, RestartValue value, bool colour) {
                                          to_string(value)));
     case Verdict::known_deviation:
         return paint("33", "≈ known deviation: " + cell.reason);
+    case Verdict::unexpected_pass: return paint("1;36", "≉ unexpected pass: " + cell.reason);
     case Verdict::not_applicable: return paint("2", "");
     case Verdict::error: return paint("35", "ERR");
     }
@@ -100,13 +101,9 @@ std::string mark(const CellResult& cell, RestartValue value, bool colour) {
 
 } // namespace
 
-bool CheckReport::ok() const {
-    return std::none_of(matrix.cells.begin(), matrix.cells.end(), [](const CellResult& cell) {
-        return cell.verdict == Verdict::fail || cell.verdict == Verdict::error;
-    });
-}
+bool CheckReport::ok() const { return matrix.all_good(); }
 
-CheckReport run_check(PrivateSystemd& systemd, const RestartTable& table,
+CheckReport run_check(Supervisor& supervisor, const RestartTable& table,
                       const Expectations& expectations, const std::vector<ExitCause>& all_causes,
                       const CheckOptions& options) {
     CheckReport report;
@@ -150,7 +147,7 @@ CheckReport run_check(PrivateSystemd& systemd, const RestartTable& table,
     run.causes = runnable;
     run.unit = &report.settings;
     MatrixReport ran;
-    if (!runnable.empty()) ran = run_matrix(systemd, table, expectations, run);
+    if (!runnable.empty()) ran = run_matrix(supervisor, table, expectations, run);
 
     report.matrix = ran;
     report.matrix.restarts = {settings.restart};

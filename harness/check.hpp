@@ -17,7 +17,7 @@
 
 namespace crashloop {
 
-class PrivateSystemd;
+class Supervisor;
 
 struct CheckOptions {
     std::filesystem::path unit;
@@ -33,11 +33,11 @@ struct CheckReport {
     std::vector<std::string> notes;    // where the run departs from the unit, and why
     std::vector<ExitCause> causes;     // as run, in order
     MatrixReport matrix;               // one cell per cause; restart = the unit's Restart=
-    bool ok() const;                   // no fail, no error
+    bool ok() const;                   // no fail, no error, no unexpected pass
 };
 
 // Reads the unit (InputError on bad input) and runs every selected cause.
-CheckReport run_check(PrivateSystemd& systemd, const RestartTable& table,
+CheckReport run_check(Supervisor& supervisor, const RestartTable& table,
                       const Expectations& expectations, const std::vector<ExitCause>& all_causes,
                       const CheckOptions& options);
 

@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "runner.hpp"
 #include "service_settings.hpp"
 #include "soak.hpp"
+#include "supervisor.hpp"
 #include "systemd_bus.hpp"
 #include "unit_file.hpp"
 
@@ -107,6 +109,7 @@ void write_report(const std::string& text, const std::string& output) {
 
 struct MatrixArgs {
     std::string supervisor = "systemd";
+    bool allow_host = false;
     std::string restarts = "all";
     std::string causes = "all";
     std::string format = "table";
@@ -138,7 +141,7 @@ Setup load_setup(const std::string& scenarios_override, const std::string& libex
 }
 
 // The built-in supervisor, up and running, and the known deviations of its
-// version (read from the manager itself).
+// version (read from the manager itself). The soak drives it directly.
 struct BuiltInSystemd {
     PrivateSystemd systemd;
     Expectations expectations;
@@ -147,6 +150,27 @@ struct BuiltInSystemd {
           expectations(Expectations::for_supervisor(
               setup.scenarios, "systemd", SystemdBus(systemd.bus_address()).version())) {}
 };
+
+// Any supervisor, through its driver (supervisor.hpp, drivers.cpp), with the
+// known deviations of its name and version.
+struct DrivenSupervisor {
+    std::unique_ptr<Supervisor> supervisor;
+    Expectations expectations;
+    DrivenSupervisor(const Setup& setup, const std::string& spec, bool allow_host)
+        : supervisor(make_supervisor(spec, {.libexec = setup.libexec, .scenarios = setup.scenarios,
+                                            .allow_host = allow_host})),
+          expectations(Expectations::for_supervisor(setup.scenarios, supervisor->name(), supervisor->version())) {}
+};
+
+// Checked before anything starts: a typo in --supervisor is bad usage, not a failed run.
+void check_supervisor_name(const std::string& spec) {
+    const std::string name = spec.substr(0, spec.find(':'));
+    for (const auto& driver : drivers())
+        if (driver.name == name) return;
+    std::string known;
+    for (const auto& driver : drivers()) known += (known.empty() ? "" : ", ") + driver.usage;
+    throw InputError("--supervisor", 0, "unknown supervisor '" + spec + "'; expected one of: " + known);
+}
 
 RunOptions run_options(const Setup& setup, unsigned jobs, unsigned cell_timeout_ms) {
     RunOptions options;
@@ -173,17 +197,15 @@ bool use_colour(ReportFormat format, const std::string& output, bool no_colour) 
 int run_matrix_command(const MatrixArgs& args, const std::string& scenarios_override,
                        const std::string& libexec_override) {
     const ReportFormat format = format_of(args.format);
-    if (args.supervisor != "systemd")
-        throw InputError("--supervisor", 0, "unknown supervisor '" + args.supervisor +
-                                                "'; expected systemd (the built-in private manager)");
+    check_supervisor_name(args.supervisor);
     const Setup setup = load_setup(scenarios_override, libexec_override);
     RunOptions options = run_options(setup, args.jobs, args.cell_timeout_ms);
     options.restarts = parse_restart_list(args.restarts);
     options.causes = select_causes(setup.causes, args.causes);
 
     const auto begin = std::chrono::steady_clock::now();
-    BuiltInSystemd supervisor(setup);
-    MatrixReport report = run_matrix(supervisor.systemd, setup.table, supervisor.expectations, options);
+    DrivenSupervisor driven(setup, args.supervisor, args.allow_host);
+    MatrixReport report = run_matrix(*driven.supervisor, setup.table, driven.expectations, options);
     report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
 
     write_report(render(report, format, use_colour(format, args.output, args.no_colour), args.evidence),
@@ -191,8 +213,51 @@ int run_matrix_command(const MatrixArgs& args, const std::string& scenarios_over
     return report.all_good() ? 0 : 1;
 }
 
+struct CompareArgs {
+    std::vector<std::string> supervisors;
+    bool allow_host = false;
+    std::string restarts = "all";
+    std::string causes = "all";
+    std::string format = "table";
+    std::string output;
+    unsigned jobs = 0;
+    unsigned cell_timeout_ms = 30000;
+    bool evidence = false;
+    bool no_colour = false;
+};
+
+// The same cells on each supervisor in turn (one at a time: they share the
+// machine), then one table with their answers side by side.
+int run_compare_command(const CompareArgs& args, const std::string& scenarios_override,
+                        const std::string& libexec_override) {
+    const ReportFormat format = format_of(args.format);
+    if (format == ReportFormat::junit)
+        throw InputError("--format", 0, "compare has no junit form; expected table, json or markdown");
+    if (args.supervisors.size() < 2)
+        throw InputError("--supervisor", 0, "compare needs at least two, e.g. --supervisor systemd --supervisor supervisord");
+    for (const auto& spec : args.supervisors) check_supervisor_name(spec);
+    const Setup setup = load_setup(scenarios_override, libexec_override);
+    RunOptions options = run_options(setup, args.jobs, args.cell_timeout_ms);
+    options.restarts = parse_restart_list(args.restarts);
+    options.causes = select_causes(setup.causes, args.causes);
+
+    std::vector<MatrixReport> reports;
+    for (const auto& spec : args.supervisors) {
+        const auto begin = std::chrono::steady_clock::now();
+        DrivenSupervisor driven(setup, spec, args.allow_host);
+        reports.push_back(run_matrix(*driven.supervisor, setup.table, driven.expectations, options));
+        reports.back().wall =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
+    }
+    write_report(render_compare(reports, format, use_colour(format, args.output, args.no_colour), args.evidence),
+                 args.output);
+    return std::all_of(reports.begin(), reports.end(), [](const MatrixReport& r) { return r.all_good(); }) ? 0 : 1;
+}
+
 struct CheckArgs {
     std::string unit;
+    std::string supervisor = "systemd";
+    bool allow_host = false;
     std::vector<std::string> dropins;
     std::string causes = "table,story";
     std::string format = "table";
@@ -213,9 +278,9 @@ int run_check_command(const CheckArgs& args, const std::string& scenarios_overri
     options.run = run_options(setup, 0, args.cell_timeout_ms);
 
     const auto begin = std::chrono::steady_clock::now();
-    BuiltInSystemd supervisor(setup);
-    CheckReport report =
-        run_check(supervisor.systemd, setup.table, supervisor.expectations, setup.causes, options);
+    check_supervisor_name(args.supervisor);
+    DrivenSupervisor driven(setup, args.supervisor, args.allow_host);
+    CheckReport report = run_check(*driven.supervisor, setup.table, driven.expectations, setup.causes, options);
     report.matrix.wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
 
     write_report(render_check(report, format, use_colour(format, args.output, args.no_colour), args.evidence),
@@ -340,6 +405,12 @@ int run_soak_command(const SoakArgs& args, const std::string& scenarios_override
     return report.verdict->as_promised ? 0 : 1;
 }
 
+std::string supervisor_help() {
+    std::string help = "Supervisor to drive:";
+    for (const auto& driver : drivers()) help += "\n  " + driver.usage;
+    return help;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -353,7 +424,8 @@ int main(int argc, char** argv) {
 
     MatrixArgs matrix;
     auto* matrix_cmd = app.add_subcommand("matrix", "Run Restart= values × exit causes on a real supervisor");
-    matrix_cmd->add_option("--supervisor", matrix.supervisor, "Supervisor to drive")->default_val("systemd");
+    matrix_cmd->add_option("--supervisor", matrix.supervisor, supervisor_help())->default_val("systemd");
+    matrix_cmd->add_flag("--allow-host", matrix.allow_host, "Let systemd-host drive the host's own systemd");
     matrix_cmd->add_option("--restart", matrix.restarts, "Restart= values: all, or a comma list")->default_val("all");
     matrix_cmd->add_option("--cause", matrix.causes,
                            "Exit causes: all, table, modifier, or a comma list of ids")->default_val("all");
@@ -365,11 +437,29 @@ int main(int argc, char** argv) {
     matrix_cmd->add_flag("-e,--evidence", matrix.evidence, "Show every cell's evidence under the table");
     matrix_cmd->add_flag("--no-color", matrix.no_colour, "No colour even on a terminal");
 
+    CompareArgs compare;
+    auto* compare_cmd = app.add_subcommand(
+        "compare", "The same matrix on several supervisors, their answers side by side");
+    compare_cmd->add_option("--supervisor", compare.supervisors, "A supervisor (twice or more); see matrix --help")
+        ->required();
+    compare_cmd->add_flag("--allow-host", compare.allow_host, "Let systemd-host drive the host's own systemd");
+    compare_cmd->add_option("--restart", compare.restarts, "Restart= values: all, or a comma list")->default_val("all");
+    compare_cmd->add_option("--cause", compare.causes, "Exit causes: all, table, modifier, story, or ids")
+        ->default_val("all");
+    compare_cmd->add_option("--format", compare.format, "table, json or markdown")->default_val("table");
+    compare_cmd->add_option("-o,--output", compare.output, "Write the report to FILE (whole or not at all)");
+    compare_cmd->add_option("-j,--jobs", compare.jobs, "Cells in flight at once (0 = all)")->default_val(0);
+    compare_cmd->add_option("--cell-timeout", compare.cell_timeout_ms, "Deadline per cell in ms")->default_val(30000);
+    compare_cmd->add_flag("-e,--evidence", compare.evidence, "List every cell with each supervisor's evidence");
+    compare_cmd->add_flag("--no-color", compare.no_colour, "No colour even on a terminal");
+
     CheckArgs check;
     auto* check_cmd = app.add_subcommand(
         "check", "Will my service come back? Every exit cause under a real unit's settings");
     check_cmd->add_option("unit", check.unit, "The unit file (e.g. scenarios/units/httpd.service)")
         ->required();
+    check_cmd->add_option("--supervisor", check.supervisor, supervisor_help())->default_val("systemd");
+    check_cmd->add_flag("--allow-host", check.allow_host, "Let systemd-host drive the host's own systemd");
     check_cmd->add_option("--dropin", check.dropins, "A drop-in, in the order systemd applies them")
         ->check(CLI::ExistingFile);
     check_cmd->add_option("--cause", check.causes, "Exit causes: table, story, all, or ids")
@@ -422,6 +512,7 @@ int main(int argc, char** argv) {
     try {
         if (matrix_cmd->parsed()) return run_matrix_command(matrix, scenarios, libexec);
         if (check_cmd->parsed()) return run_check_command(check, scenarios, libexec);
+        if (compare_cmd->parsed()) return run_compare_command(compare, scenarios, libexec);
         if (soak_cmd->parsed()) {
             std::string command_line;
             for (int i = 0; i < argc; ++i)

@@ -7,13 +7,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "supervisor.hpp"
+
 namespace crashloop {
 
-// The supervisor failed us (would not start, dropped the bus, refused a unit).
-class SupervisorError : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
+class Keeper;
 
 class PrivateSystemd {
   public:
@@ -38,8 +36,6 @@ class PrivateSystemd {
     int keeper_pid() const;
 
   private:
-    void wait_until_ready(std::chrono::milliseconds ready_timeout);
-    struct Keeper;
     std::unique_ptr<Keeper> keeper_;
 };
 

@@ -59,7 +59,8 @@ Json cell_json(const CellResult& cell) {
 } // namespace
 
 std::string render_json(const MatrixReport& report) {
-    Json summary = {{"pass", 0}, {"fail", 0}, {"known-deviation", 0}, {"n/a", 0}, {"error", 0}};
+    Json summary = {{"pass", 0}, {"fail", 0}, {"known-deviation", 0}, {"unexpected-pass", 0},
+                    {"n/a", 0},  {"error", 0}};
     Json cells = Json::array();
     for (const auto& cell : report.cells) {
         auto& counter = summary[std::string(to_string(cell.verdict))];

@@ -1,6 +1,7 @@
 // The markdown report, for a pull request or a CI job summary: the terminal
-// table's grid as a GitHub table, the summary line, then the known deviations
-// and failures with their reasons and evidence.
+// table's grid as a GitHub table, the summary line, then the known deviations,
+// unexpected passes and failures with their reasons and evidence. Also home of
+// escape_markdown(), which the compare renderer shares.
 #include <fmt/format.h>
 #include <string>
 #include <string_view>
@@ -8,8 +9,6 @@
 #include "report.hpp"
 
 namespace crashloop {
-
-namespace {
 
 // Every ASCII punctuation character may be backslash-escaped in CommonMark, so
 // escaping is always safe: "|" would end a table cell, "<" open raw HTML, "*",
@@ -44,8 +43,6 @@ std::string escape_markdown(std::string_view text) {
     return out;
 }
 
-} // namespace
-
 std::string render_markdown(const MatrixReport& report) {
     std::string out = "| cause \\\\ Restart= |";
     for (const auto restart : report.restarts)
@@ -63,9 +60,11 @@ std::string render_markdown(const MatrixReport& report) {
         out += "\n";
     }
 
+    out += "\n✓ pass · ≈ known deviation · ≉ unexpected pass · ✗ fail · ERR error · n/a not "
+           "applicable · the number is restarts observed, – stayed down\n";
     out += "\n" + escape_markdown(summary_line(report)) + "\n";
 
-    out += "\n### Known deviations and failures\n\n";
+    out += "\n### Known deviations, unexpected passes and failures\n\n";
     bool any = false;
     for (const auto& cell : report.cells) {
         if (!needs_attention(cell.verdict)) continue;

@@ -1,7 +1,7 @@
 // The terminal report: Table 2 of systemd.service(5) as observed, Restart=
 // values across and exit causes down, then what a reader should look at.
 // Also home of the format vocabulary, render() and the helpers the markdown
-// renderer shares.
+// and compare renderers share (Table 2's grid among them).
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -28,27 +28,10 @@ constexpr std::array<FormatName, 4> format_names = {{
     {ReportFormat::markdown, "markdown"},
 }};
 
-// SGR sequences; the colours follow the verdict, never the cell's position.
 constexpr std::string_view sgr_reset = "\x1b[0m";
-std::string_view sgr_for(Verdict verdict) {
-    switch (verdict) {
-    case Verdict::pass:
-        return "\x1b[32m"; // green
-    case Verdict::fail:
-        return "\x1b[1;31m"; // red, bold
-    case Verdict::known_deviation:
-        return "\x1b[33m"; // yellow
-    case Verdict::error:
-        return "\x1b[35m"; // magenta
-    case Verdict::not_applicable:
-        return "\x1b[2m"; // dim
-    }
-    return "";
-}
 
 std::string paint(std::string_view text, Verdict verdict, bool colour) {
-    if (!colour || text.empty()) return std::string(text);
-    return fmt::format("{}{}{}", sgr_for(verdict), text, sgr_reset);
+    return paint_sgr(text, verdict_sgr(verdict), colour);
 }
 
 // Columns a code point takes in a terminal: 0 for controls, combining marks and
@@ -70,6 +53,59 @@ int codepoint_width(char32_t cp) {
         (cp >= 0x20000 && cp <= 0x3fffd))
         return 2;
     return 1;
+}
+
+std::string repeat(std::string_view unit, std::size_t times) {
+    std::string out;
+    for (std::size_t i = 0; i < times; ++i)
+        out += unit;
+    return out;
+}
+
+// Ends a grid line; a missing cell at the end of a row leaves no trailing blanks.
+void end_line(std::string& out) {
+    while (!out.empty() && out.back() == ' ')
+        out.pop_back();
+    out += "\n";
+}
+
+constexpr std::string_view corner = "cause \\ Restart=";
+constexpr std::string_view gap = "  ";
+
+std::string legend(bool colour) {
+    return fmt::format(
+        "{} pass  {} known deviation  {} unexpected pass  {} fail  {} error  "
+        "{} not applicable"
+        " · the number is restarts observed, – stayed down\n",
+        paint("✓", Verdict::pass, colour), paint("≈", Verdict::known_deviation, colour),
+        paint("≉", Verdict::unexpected_pass, colour), paint("✗", Verdict::fail, colour),
+        paint("ERR", Verdict::error, colour), paint("n/a", Verdict::not_applicable, colour));
+}
+
+} // namespace
+
+// SGR sequences; the colours follow the verdict, never the cell's position.
+std::string_view verdict_sgr(Verdict verdict) {
+    switch (verdict) {
+    case Verdict::pass:
+        return "\x1b[32m"; // green
+    case Verdict::fail:
+        return "\x1b[1;31m"; // red, bold
+    case Verdict::known_deviation:
+        return "\x1b[33m"; // yellow
+    case Verdict::unexpected_pass:
+        return "\x1b[1;36m"; // cyan, bold: the expectations file is out of date
+    case Verdict::error:
+        return "\x1b[35m"; // magenta
+    case Verdict::not_applicable:
+        return "\x1b[2m"; // dim
+    }
+    return "";
+}
+
+std::string paint_sgr(std::string_view text, std::string_view sgr, bool colour) {
+    if (!colour || text.empty() || sgr.empty()) return std::string(text);
+    return fmt::format("{}{}{}", sgr, text, sgr_reset);
 }
 
 // Display width of UTF-8 text; a byte that does not start a valid sequence
@@ -112,80 +148,62 @@ std::size_t display_width(std::string_view text) {
     return width;
 }
 
-std::string pad(std::string_view text, std::size_t width) {
+std::string pad_to_width(std::string_view text, std::size_t width) {
     const std::size_t used = display_width(text);
     return std::string(text) + std::string(width > used ? width - used : 0, ' ');
 }
 
-std::string repeat(std::string_view unit, std::size_t times) {
-    std::string out;
-    for (std::size_t i = 0; i < times; ++i)
-        out += unit;
-    return out;
-}
+// Widths are measured before colouring so escapes never count; the last
+// column is not padded.
+std::string render_table2_grid(const std::vector<RestartValue>& restarts,
+                               const std::vector<std::string>& causes, const GridCellOf& cell_of,
+                               bool colour) {
+    // Each cell asked once: the function may be costly (compare builds text per cell).
+    std::vector<std::vector<std::optional<GridCell>>> cells;
+    for (const auto& cause : causes) {
+        auto& row = cells.emplace_back();
+        for (const auto restart : restarts)
+            row.push_back(cell_of(restart, cause));
+    }
 
-// Ends a grid line; a missing cell at the end of a row leaves no trailing blanks.
-void end_line(std::string& out) {
-    while (!out.empty() && out.back() == ' ')
-        out.pop_back();
-    out += "\n";
-}
-
-constexpr std::string_view corner = "cause \\ Restart=";
-constexpr std::string_view gap = "  ";
-
-// The grid itself. Widths are measured before colouring so escapes never
-// count; the last column is not padded.
-std::string render_grid(const MatrixReport& report, bool colour) {
     std::size_t first_width = display_width(corner);
-    for (const auto& cause : report.causes)
+    for (const auto& cause : causes)
         first_width = std::max(first_width, display_width(cause));
 
     std::vector<std::size_t> widths;
-    for (const auto restart : report.restarts) {
-        std::size_t width = display_width(to_string(restart));
-        for (const auto& cause : report.causes)
-            if (const CellResult* cell = find_cell(report, restart, cause))
-                width = std::max(width, display_width(cell_mark(*cell)));
+    for (std::size_t c = 0; c < restarts.size(); ++c) {
+        std::size_t width = display_width(to_string(restarts[c]));
+        for (const auto& row : cells)
+            if (row[c]) width = std::max(width, display_width(row[c]->text));
         widths.push_back(width);
     }
 
     std::string out;
-    out += pad(corner, first_width);
+    out += pad_to_width(corner, first_width);
     for (std::size_t c = 0; c < widths.size(); ++c) {
         out += gap;
-        const auto name = to_string(report.restarts[c]);
-        out += c + 1 < widths.size() ? pad(name, widths[c]) : std::string(name);
+        const auto name = to_string(restarts[c]);
+        out += c + 1 < widths.size() ? pad_to_width(name, widths[c]) : std::string(name);
     }
     end_line(out);
     out += repeat("─", first_width);
     for (const auto width : widths)
         out += std::string(gap) + repeat("─", width);
     end_line(out);
-    for (const auto& cause : report.causes) {
-        out += pad(cause, first_width);
+    for (std::size_t r = 0; r < causes.size(); ++r) {
+        out += pad_to_width(causes[r], first_width);
         for (std::size_t c = 0; c < widths.size(); ++c) {
             out += gap;
-            const CellResult* cell = find_cell(report, report.restarts[c], cause);
-            const std::string mark = cell != nullptr ? cell_mark(*cell) : "";
-            out += cell != nullptr ? paint(mark, cell->verdict, colour) : "";
-            if (c + 1 < widths.size()) out += std::string(widths[c] - display_width(mark), ' ');
+            const auto& cell = cells[r][c];
+            const std::string text = cell ? cell->text : "";
+            if (cell) out += paint_sgr(text, cell->sgr, colour);
+            if (c + 1 < widths.size()) out += std::string(widths[c] - display_width(text), ' ');
         }
         end_line(out);
     }
     return out;
 }
 
-std::string legend(bool colour) {
-    return fmt::format("{} pass  {} known deviation  {} fail  {} error  {} not applicable"
-                       " · the number is restarts observed, – stayed down\n",
-                       paint("✓", Verdict::pass, colour),
-                       paint("≈", Verdict::known_deviation, colour),
-                       paint("✗", Verdict::fail, colour), paint("ERR", Verdict::error, colour),
-                       paint("n/a", Verdict::not_applicable, colour));
-}
-
-// "restarted 1 (supervisor 1) after 103 ms" / "stayed down (supervisor 0)"
 std::string restart_summary(const Observation& observed) {
     if (!observed.restarted)
         return fmt::format("stayed down (supervisor {})", observed.supervisor_restarts);
@@ -195,7 +213,10 @@ std::string restart_summary(const Observation& observed) {
     return out;
 }
 
-} // namespace
+std::string supervisor_label(const MatrixReport& report) {
+    if (report.supervisor_version.empty()) return report.supervisor;
+    return report.supervisor + " " + report.supervisor_version;
+}
 
 std::string_view to_string(ReportFormat format) {
     for (const auto& entry : format_names)
@@ -247,6 +268,9 @@ std::string cell_mark(const CellResult& cell) {
     case Verdict::known_deviation:
         symbol = "≈";
         break;
+    case Verdict::unexpected_pass:
+        symbol = "≉";
+        break;
     case Verdict::not_applicable:
         return "n/a";
     case Verdict::error:
@@ -265,13 +289,16 @@ std::string summary_line(const MatrixReport& report) {
         return std::count_if(report.cells.begin(), report.cells.end(),
                              [&](const CellResult& cell) { return cell.verdict == verdict; });
     };
-    std::string supervisor = report.supervisor;
-    if (!report.supervisor_version.empty()) supervisor += " " + report.supervisor_version;
-    return fmt::format("{} cells: {} pass, {} known-deviation, {} fail, {} error, {} n/a — {} ms "
+    // Shown only when there is one, so the usual line stays the one README quotes.
+    const auto unexpected = count(Verdict::unexpected_pass);
+    const std::string unexpected_text =
+        unexpected == 0 ? "" : fmt::format(", {} unexpected-pass", unexpected);
+    return fmt::format("{} cells: {} pass, {} known-deviation{}, {} fail, {} error, {} n/a — {} ms "
                        "wall on {}",
                        report.cells.size(), count(Verdict::pass), count(Verdict::known_deviation),
-                       count(Verdict::fail), count(Verdict::error), count(Verdict::not_applicable),
-                       report.wall.count(), supervisor);
+                       unexpected_text, count(Verdict::fail), count(Verdict::error),
+                       count(Verdict::not_applicable), report.wall.count(),
+                       supervisor_label(report));
 }
 
 std::string expected_vs_observed(const CellResult& cell) {
@@ -285,7 +312,7 @@ std::string expected_vs_observed(const CellResult& cell) {
 
 bool needs_attention(Verdict verdict) {
     return verdict == Verdict::fail || verdict == Verdict::error ||
-           verdict == Verdict::known_deviation;
+           verdict == Verdict::known_deviation || verdict == Verdict::unexpected_pass;
 }
 
 std::string cell_reason(const CellResult& cell) {
@@ -294,7 +321,14 @@ std::string cell_reason(const CellResult& cell) {
 }
 
 std::string render_table(const MatrixReport& report, bool colour, bool show_evidence) {
-    std::string out = render_grid(report, colour);
+    std::string out = render_table2_grid(
+        report.restarts, report.causes,
+        [&](RestartValue restart, const std::string& cause) -> std::optional<GridCell> {
+            const CellResult* cell = find_cell(report, restart, cause);
+            if (cell == nullptr) return std::nullopt;
+            return GridCell{cell_mark(*cell), verdict_sgr(cell->verdict)};
+        },
+        colour);
     out += "\n";
     out += legend(colour);
     out += summary_line(report) + "\n";

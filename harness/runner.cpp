@@ -10,9 +10,8 @@
 
 #include "event_log.hpp"
 #include "input_error.hpp"
-#include "private_systemd.hpp"
 #include "service_settings.hpp"
-#include "systemd_bus.hpp"
+#include "supervisor.hpp"
 
 namespace crashloop {
 
@@ -48,7 +47,6 @@ struct Cell {
     std::string name;      // on-failure/sigabrt
     std::string id;        // on-failure-sigabrt (on-failure-reload-timeout-2 on a second attempt)
     std::string unit;      // crashloop-on-failure-sigabrt.service
-    std::string path;      // its D-Bus object path
     std::string log_inside, log_host, pidfile_inside;
     CellResult result;
     Clock::time_point started, deadline;
@@ -56,7 +54,7 @@ struct Cell {
     bool probing = false, dirty = false;
     bool triggered = false, trigger_finished = false;
     std::string trigger_job, trigger_result;
-    std::optional<UnitSnapshot> first_end; // systemd's view of how incarnation 1 ended
+    std::optional<ServiceState> first_end; // systemd's view of how incarnation 1 ended
     bool refused_restart = false;          // a restart job failed (the start limit)
     int go_sent = 0;                       // the incarnation last told to go (forking units)
     std::string last_state = "not started";
@@ -68,23 +66,34 @@ std::string ms_text(long long ms) { return std::to_string(ms) + " ms"; }
 
 class Runner {
   public:
-    Runner(PrivateSystemd& systemd, const RestartTable& table, const Expectations& expectations,
+    Runner(Supervisor& supervisor, const RestartTable& table, const Expectations& expectations,
            const RunOptions& options)
-        : systemd_(systemd), table_(table), expectations_(expectations), options_(options),
-          bus_(systemd.bus_address()) {}
+        : supervisor_(supervisor), table_(table), expectations_(expectations), options_(options) {}
+
+  private:
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  public:
+
+    // Every callback handed to the supervisor: a no-op once the run is over.
+    template <typename F> auto while_alive(F f) {
+        return [alive = alive_, f = std::move(f)](const auto&... args) {
+            if (*alive) f(args...);
+        };
+    }
 
     MatrixReport run() {
         MatrixReport report;
-        report.supervisor = "systemd";
-        report.supervisor_version = bus_.version();
+        report.supervisor = supervisor_.name();
+        report.supervisor_version = supervisor_.version();
         report.expectations_file = expectations_.source();
         report.restarts = options_.restarts;
         for (const auto& cause : options_.causes) report.causes.push_back(cause.id);
 
-        bus_.watch([this](const std::string& path, const UnitSnapshot& live) { on_unit_changed(path, live); },
-                   [this](const std::string& job, const std::string& unit, const std::string& result) {
-                       on_job_removed(job, unit, result);
-                   });
+        supervisor_.watch(while_alive([this](const std::string& unit, const ServiceState& live) { on_unit_changed(unit, live); }),
+                          while_alive([this](const std::string& job, const std::string& unit, const std::string& result) {
+                              on_job_removed(job, unit, result);
+                          }));
         for (const auto& cause : options_.causes)
             for (RestartValue value : options_.restarts) cells_.push_back(make_cell(value, cause));
         // Cells whose fault is a timeout go first: a burst of starts on two
@@ -95,15 +104,14 @@ class Runner {
             if (!timing_sensitive(*cells_[i]->cause)) queue_.push_back(i);
 
         const auto begin = Clock::now();
-        logger()->debug("subscribed; starting the anchor");
-        start_anchor();
-        logger()->debug("anchor started; launching {} cells", cells_.size());
+        reserve_units();
+        logger()->debug("launching {} cells on {}", cells_.size(), report.supervisor);
         launch_more();
         while (remaining_ > 0) {
             auto next_deadline = Clock::now() + std::chrono::seconds(1);
             for (auto& cell : cells_)
                 if (cell->launched && !cell->done) next_deadline = std::min(next_deadline, cell->deadline);
-            if (bus_.wait(next_deadline, options_.interrupt_fd)) throw Interrupted();
+            if (supervisor_.wait(next_deadline, options_.interrupt_fd)) throw Interrupted();
             for (auto& cell : cells_)
                 if (cell->launched && !cell->done && Clock::now() >= cell->deadline)
                     finish_error(*cell, "no verdict within " + ms_text(options_.cell_deadline.count()) +
@@ -117,15 +125,19 @@ class Runner {
         return report;
     }
 
+    // The supervisor may outlive the run and still deliver a reply or a
+    // change (a driver's clean-up dispatches); none of it reaches us then.
+    ~Runner() { *alive_ = false; }
+
   private:
-    PrivateSystemd& systemd_;
+    Supervisor& supervisor_;
+
     const RestartTable& table_;
     const Expectations& expectations_;
     const RunOptions& options_;
-    SystemdBus bus_;
     std::vector<std::unique_ptr<Cell>> cells_;
     std::deque<size_t> queue_;
-    std::map<std::string, Cell*> by_path_, by_job_, by_unit_;
+    std::map<std::string, Cell*> by_job_, by_unit_;
     size_t in_flight_ = 0;
     size_t remaining_ = 0;
 
@@ -146,22 +158,22 @@ class Runner {
         return cell;
     }
 
-    static std::string unit_of(const Cell& cell, int attempt) {
+    static std::string id_of(const Cell& cell, int attempt) {
         std::string id = std::string(to_string(cell.value)) + "-" + cell.cause->id;
         if (attempt > 1) id += "-" + std::to_string(attempt);
-        return "crashloop-" + id + ".service";
+        return id;
+    }
+    std::string unit_of(const Cell& cell, int attempt) const {
+        return supervisor_.service_prefix() + id_of(cell, attempt) + ".service";
     }
 
     // Each attempt is a unit of its own, with its own log and pidfile.
     void name_attempt(Cell& cell) {
+        cell.id = id_of(cell, cell.attempt);
         cell.unit = unit_of(cell, cell.attempt);
-        cell.id = cell.unit.substr(std::string("crashloop-").size(),
-                                   cell.unit.size() - std::string("crashloop-.service").size());
-        cell.path = SystemdBus::unit_path(cell.unit);
-        cell.log_inside = std::string(PrivateSystemd::events_dir) + "/" + cell.id + ".log";
-        cell.pidfile_inside = std::string(PrivateSystemd::events_dir) + "/" + cell.id + ".pid";
-        cell.log_host = systemd_.from_host(cell.log_inside).string();
-        by_path_[cell.path] = &cell;
+        cell.log_inside = (supervisor_.events_dir() / (cell.id + ".log")).string();
+        cell.pidfile_inside = (supervisor_.events_dir() / (cell.id + ".pid")).string();
+        cell.log_host = supervisor_.from_host(cell.log_inside).string();
         by_unit_[cell.unit] = &cell;
     }
 
@@ -171,9 +183,8 @@ class Runner {
 
     // The start timed out before the trigger: not the cell's subject, so the
     // cell starts over as a new unit with twice the timeout.
-    void run_again(Cell& cell, const UnitSnapshot& s) {
-        bus_.stop(cell.unit, [](const std::string&, const std::string&) {});
-        by_path_.erase(cell.path);
+    void run_again(Cell& cell, const ServiceState& s) {
+        supervisor_.stop(cell.unit, [](const std::string&, const std::string&) {});
         by_unit_.erase(cell.unit);
         cell.retries.push_back("attempt " + std::to_string(cell.attempt) + " with TimeoutStartSec=" +
                                ms_text(start_timeout(cell).count()) + " ended at start (" + s.state() +
@@ -198,9 +209,9 @@ class Runner {
         return std::chrono::milliseconds(*cell.cause->start_timeout_ms) * (1 << (cell.attempt - 1));
     }
 
-    TransientService service_for(const Cell& cell) const {
+    ServiceSpec service_for(const Cell& cell) const {
         const ExitCause& cause = *cell.cause;
-        TransientService s;
+        ServiceSpec s;
         s.name = cell.unit;
         s.description = "crashloop " + cell.name + ": " + cause.summary;
         s.restart = cell.value;
@@ -223,7 +234,7 @@ class Runner {
     // ExecReload= becomes `-k graceful`, ExecStop= `-k graceful-stop`, and a
     // forking daemon daemonizes. A timeout or watchdog that is the cause's
     // subject keeps the cause's short value (check.cpp says so in its report).
-    void apply_unit(const ServiceSettings& unit, const Cell& cell, TransientService& s) const {
+    void apply_unit(const ServiceSettings& unit, const Cell& cell, ServiceSpec& s) const {
         const ExitCause& cause = *cell.cause;
         s.type = unit.type;
         s.restart_sec = unit.restart_sec;
@@ -261,32 +272,15 @@ class Runner {
         s.rules.add(unit.rules); // the unit's exit status rules add to the cause's own
     }
 
-    // A unit that ends inactive is garbage-collected at once, with its Result,
-    // exit status and NRestarts, often before its last PropertiesChanged is
-    // sent. AddRef= would pin it but needs a bus daemon to track us, so an
-    // anchor does: a running service ordered After= every cell references them,
-    // and systemd keeps whatever a live unit references.
-    void start_anchor() {
-        static int anchors = 0;
-        TransientService anchor;
-        anchor.name = "crashloop-anchor-" + std::to_string(++anchors) + ".service";
-        anchor.description = "crashloop: keeps this run's units loaded";
-        anchor.type = "simple";
-        anchor.exec_start = {options_.fixture.string(), "--plan", "serve", "--events",
-                             std::string(PrivateSystemd::events_dir) + "/" + anchor.name + ".log"};
+    // Every unit the run may make (a retried cell's later attempts too), before the first starts.
+    void reserve_units() {
+        std::vector<std::string> units;
         for (const auto& cell : cells_) {
-            anchor.after.push_back(cell->unit);
+            units.push_back(cell->unit);
             if (may_run_again(*cell))
-                for (int attempt = 2; attempt <= kMaxAttempts; ++attempt) anchor.after.push_back(unit_of(*cell, attempt));
+                for (int attempt = 2; attempt <= kMaxAttempts; ++attempt) units.push_back(unit_of(*cell, attempt));
         }
-        std::optional<std::string> outcome;
-        bus_.start(anchor, [&outcome](const std::string& error, const std::string&) { outcome = error; });
-        const auto deadline = Clock::now() + options_.cell_deadline;
-        while (!outcome) {
-            if (Clock::now() >= deadline) throw SupervisorError("the anchor unit did not start in time");
-            if (bus_.wait(deadline, options_.interrupt_fd)) throw Interrupted();
-        }
-        if (!outcome->empty()) throw SupervisorError("starting " + anchor.name + ": " + *outcome);
+        supervisor_.reserve(units);
     }
 
     void launch_more() {
@@ -303,16 +297,18 @@ class Runner {
     }
 
     void start_cell(Cell& cell) {
-        bus_.start(service_for(cell), [this, &cell, unit = cell.unit](const std::string& error, const std::string&) {
+        const ServiceSpec service = service_for(cell);
+        if (auto missing = supervisor_.cannot_express(service, *cell.cause)) return finish_not_applicable(cell, *missing);
+        supervisor_.start(service, while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string&) {
             if (cell.done || unit != cell.unit) return;
             if (!error.empty()) finish_error(cell, "StartTransientUnit refused: " + error);
             else probe(cell);
-        });
+        }));
     }
 
-    void on_unit_changed(const std::string& path, const UnitSnapshot& live) {
-        auto it = by_path_.find(path);
-        if (it == by_path_.end() || !it->second->launched || it->second->done) return;
+    void on_unit_changed(const std::string& unit, const ServiceState& live) {
+        auto it = by_unit_.find(unit);
+        if (it == by_unit_.end() || !it->second->launched || it->second->done) return;
         Cell& cell = *it->second;
         // systemd forgets how a process ended as soon as the next one starts,
         // often before a property read could get there; the signal that
@@ -346,24 +342,24 @@ class Runner {
             return;
         }
         cell.probing = true;
-        bus_.snapshot(cell.path, [this, &cell, path = cell.path](const std::string& error,
-                                                                 const UnitSnapshot& snapshot) {
+        supervisor_.state(cell.unit, while_alive([this, &cell, unit = cell.unit](const std::string& error,
+                                                                     const ServiceState& snapshot) {
             cell.probing = false;
             if (cell.done) return;
-            if (path != cell.path) return probe(cell); // read from an attempt given up on
+            if (unit != cell.unit) return probe(cell); // read from an attempt given up on
             if (!error.empty()) return finish_error(cell, "reading the unit's state: " + error);
             decide(cell, snapshot, /*confirmed=*/true);
             if (cell.dirty && !cell.done) {
                 cell.dirty = false;
                 probe(cell);
             }
-        });
+        }));
     }
 
     // Signals keep `s` current and are enough to see a restart or to fire a
     // trigger. Deciding that nothing more will happen needs a property read
     // (`confirmed`): its reply comes after every change systemd made before it.
-    void decide(Cell& cell, const UnitSnapshot& s, bool confirmed) {
+    void decide(Cell& cell, const ServiceState& s, bool confirmed) {
         std::vector<FixtureEvent> events;
         try {
             events = read_event_log(cell.log_host);
@@ -386,9 +382,9 @@ class Runner {
             cell.go_sent < incarnations.back().number &&
             s.main_pid == static_cast<uint32_t>(incarnations.back().pid)) {
             cell.go_sent = incarnations.back().number;
-            bus_.kill(cell.unit, SIGUSR2, [this, &cell](const std::string& error, const std::string&) {
+            supervisor_.kill(cell.unit, SIGUSR2, while_alive([this, &cell](const std::string& error, const std::string&) {
                 if (!error.empty() && !cell.done) finish_error(cell, "sending the go: " + error);
-            });
+            }));
         }
 
         const Trigger trigger = cell.cause->trigger;
@@ -423,19 +419,19 @@ class Runner {
 
     void fire_trigger(Cell& cell) {
         cell.triggered = true;
-        auto done = [this, &cell](const std::string& error, const std::string& job) {
+        auto done = while_alive([this, &cell](const std::string& error, const std::string& job) {
             if (cell.done) return;
-            if (!error.empty()) return finish_error(cell, "systemd refused the " +
+            if (!error.empty()) return finish_error(cell, supervisor_.name() + " refused the " +
                                                               std::string(to_string(cell.cause->trigger)) +
                                                               ": " + error);
             cell.trigger_job = job;
             if (!job.empty()) by_job_[job] = &cell;
             else cell.trigger_result = "sent";
-        };
+        });
         switch (cell.cause->trigger) {
-        case Trigger::stop: return bus_.stop(cell.unit, done);
-        case Trigger::reload: return bus_.reload(cell.unit, done);
-        case Trigger::kill: return bus_.kill(cell.unit, cell.cause->kill_signal, done);
+        case Trigger::stop: return supervisor_.stop(cell.unit, done);
+        case Trigger::reload: return supervisor_.reload(cell.unit, done);
+        case Trigger::kill: return supervisor_.kill(cell.unit, cell.cause->kill_signal, done);
         case Trigger::none: return;
         }
     }
@@ -443,7 +439,7 @@ class Runner {
     // Does what systemd saw match what the fixture was told to do?
     std::string outcome_mismatch(const Cell& cell) const {
         if (!cell.first_end || cell.cause->trigger == Trigger::reload) return "";
-        const UnitSnapshot& end = *cell.first_end;
+        const ServiceState& end = *cell.first_end;
         const Outcome& planned = cell.cause->outcome;
         switch (planned.kind) {
         case Outcome::Kind::exited:
@@ -464,12 +460,12 @@ class Runner {
         return "";
     }
 
-    static std::string seen(const UnitSnapshot& end) {
+    static std::string seen(const ServiceState& end) {
         if (end.exec_main_code == CLD_EXITED) return "exit code " + std::to_string(end.exec_main_status);
         return "signal " + signal_name(end.exec_main_status);
     }
 
-    void finish_observed(Cell& cell, const UnitSnapshot& s, const std::vector<FixtureEvent>& events,
+    void finish_observed(Cell& cell, const ServiceState& s, const std::vector<FixtureEvent>& events,
                          bool restarted) {
         Observation& o = cell.result.observed;
         o.incarnations = incarnations_of(events);
@@ -478,7 +474,7 @@ class Runner {
         o.supervisor_restarts = static_cast<int>(s.n_restarts);
         o.final_state = s.state();
         o.final_result = s.result;
-        const UnitSnapshot& end = cell.first_end ? *cell.first_end : s;
+        const ServiceState& end = cell.first_end ? *cell.first_end : s;
         o.result = end.result;
         if (end.exec_main_code == CLD_EXITED) o.exit_code = end.exec_main_status;
         else if (end.exec_main_code != 0) o.signal = end.exec_main_status;
@@ -504,6 +500,7 @@ class Runner {
         } else {
             cell.result.verdict = judge(cell.result.expected_restarted, restarted, known);
             if (cell.result.verdict == Verdict::known_deviation) cell.result.reason = known->reason;
+            else if (cell.result.verdict == Verdict::unexpected_pass) cell.result.reason = unexpected_pass_reason(*known);
             else if (cell.result.verdict == Verdict::fail)
                 cell.result.reason = std::string("the manual says it ") +
                                      (cell.result.expected_restarted ? "restarts" : "stays down") +
@@ -550,12 +547,24 @@ class Runner {
         finish(cell);
     }
 
+    // The supervisor cannot run this cell at all: n/a, with what it lacks.
+    void finish_not_applicable(Cell& cell, const std::string& missing) {
+        cell.result.verdict = Verdict::not_applicable;
+        cell.result.reason = missing;
+        cell.result.evidence = supervisor_.name() + " cannot express it: " + missing;
+        cell.done = true;
+        if (options_.on_cell_done) options_.on_cell_done(cell.result);
+        --in_flight_;
+        --remaining_;
+        launch_more();
+    }
+
     void finish(Cell& cell) {
         cell.done = true;
         cell.result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cell.started);
         logger()->debug("{}: {} ({})", cell.name, to_string(cell.result.verdict), cell.result.evidence);
         // The verdict is in; our own stop never restarts, whatever Restart= says.
-        bus_.stop(cell.unit, [](const std::string&, const std::string&) {});
+        supervisor_.stop(cell.unit, [](const std::string&, const std::string&) {});
         if (options_.on_cell_done) options_.on_cell_done(cell.result);
         --in_flight_;
         --remaining_;
@@ -565,9 +574,9 @@ class Runner {
 
 } // namespace
 
-MatrixReport run_matrix(PrivateSystemd& systemd, const RestartTable& table,
+MatrixReport run_matrix(Supervisor& supervisor, const RestartTable& table,
                         const Expectations& expectations, const RunOptions& options) {
-    Runner runner(systemd, table, expectations, options);
+    Runner runner(supervisor, table, expectations, options);
     return runner.run();
 }
 

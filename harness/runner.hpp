@@ -1,7 +1,8 @@
 #pragma once
-// Runs cells (a Restart= value × an exit cause) against the private systemd,
-// all of them concurrently on one manager, and judges each from events: the
-// fixture's own log and systemd's state changes, never from waiting a while.
+// Runs cells (a Restart= value × an exit cause) against a supervisor (any
+// driver, supervisor.hpp), all of them concurrently, and judges each from
+// events: the fixture's own log and the supervisor's state changes, never
+// from waiting a while.
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -15,7 +16,7 @@
 
 namespace crashloop {
 
-class PrivateSystemd;
+class Supervisor;
 struct ServiceSettings;
 
 // Ctrl-C (or SIGTERM) reached the run: nothing is reported.
@@ -40,7 +41,7 @@ struct RunOptions {
 // The restarts the manual promises for one cell.
 bool expected_restart(const RestartTable& table, RestartValue value, const ExitCause& cause);
 
-MatrixReport run_matrix(PrivateSystemd& systemd, const RestartTable& table,
+MatrixReport run_matrix(Supervisor& supervisor, const RestartTable& table,
                         const Expectations& expectations, const RunOptions& options);
 
 } // namespace crashloop

@@ -14,6 +14,13 @@
 // dies (PR_SET_PDEATHSIG), so not even a SIGKILLed harness leaves anything.
 // A keeper killed outright leaves empty cgroups behind; the next run removes
 // those (cgroups named after keepers that are gone).
+//
+// Two more modes serve supervisors other than the built-in systemd (jail.hpp):
+//   --jail               the same cgroup and teardown, no systemd and no
+//                        namespace; also a private temp dir, removed at teardown.
+//                        Prints "ready <cgroup name> <dir>".
+//   --enter NAME -- CMD  moves itself into that keeper's cgroup, then execs CMD:
+//                        whatever CMD starts, daemons included, dies at teardown.
 #include <systemd/sd-daemon.h>
 
 #include <cerrno>
@@ -23,6 +30,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <poll.h>
@@ -46,6 +54,7 @@ constexpr const char* kRun = "/run";
 constexpr const char* kBase = "/run/crashloop";
 constexpr const char* kNotifySocket = "/run/crashloop/keeper.notify";
 constexpr const char* kCgroupPrefix = "crashloop-";
+constexpr const char* kJailDirPrefix = "/tmp/crashloop-jail-";
 
 [[noreturn]] void die(const std::string& what) {
     std::fprintf(stderr, "crashloop-sandbox: %s\n", what.c_str());
@@ -216,6 +225,37 @@ void remove_stale(const std::vector<Hierarchy>& hierarchies) {
     }
 }
 
+// Temp dirs of jails whose keeper was killed outright.
+void remove_stale_jail_dirs() {
+    DIR* d = opendir("/tmp");
+    if (!d) return;
+    const std::string prefix = std::string(kJailDirPrefix).substr(5);
+    std::vector<std::string> stale;
+    while (dirent* entry = readdir(d)) {
+        std::string name = entry->d_name;
+        if (name.rfind(prefix, 0) != 0) continue;
+        pid_t owner = static_cast<pid_t>(std::atoi(name.c_str() + prefix.size()));
+        if (owner > 0 && owner != getpid() && !is_live_keeper(owner)) stale.push_back("/tmp/" + name);
+    }
+    closedir(d);
+    std::error_code ignored;
+    for (const auto& dir : stale) std::filesystem::remove_all(dir, ignored);
+}
+
+// --enter NAME -- CMD…: join the keeper's cgroup in every hierarchy, then become CMD.
+int enter(const std::string& name, char** command) {
+    bool joined_required = false;
+    for (const auto& h : our_hierarchies()) {
+        const std::string procs = h.parent + "/" + name + "/cgroup.procs";
+        if (access(procs.c_str(), W_OK) != 0) continue;
+        if (!write_pid(procs, getpid())) die("cannot join " + procs + ": " + std::strerror(errno));
+        joined_required = joined_required || h.required;
+    }
+    if (!joined_required) die("no cgroup named " + name + " (is its keeper running?)");
+    execvp(command[0], command);
+    die(std::string("cannot run ") + command[0] + ": " + std::strerror(errno));
+}
+
 // ---- the private /run --------------------------------------------------------
 
 void make_private_run() {
@@ -288,13 +328,16 @@ bool got_ready(int notify_fd) {
 } // namespace
 
 int main(int argc, char** argv) {
+    if (argc >= 5 && std::string(argv[1]) == "--enter" && std::string(argv[3]) == "--")
+        return enter(argv[2], argv + 4);
     std::string systemd = "/lib/systemd/systemd";
     std::string log_level = "warning";
-    for (int i = 1; i + 1 < argc; i += 2) {
+    const bool jail = argc == 2 && std::string(argv[1]) == "--jail";
+    for (int i = jail ? argc : 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i];
         if (flag == "--systemd") systemd = argv[i + 1];
         else if (flag == "--log-level") log_level = argv[i + 1];
-        else die("unknown option " + flag + " (expected --systemd PATH, --log-level LEVEL)");
+        else die("unknown option " + flag + " (expected --systemd PATH, --log-level LEVEL; or --jail; or --enter NAME -- CMD)");
     }
     if (geteuid() != 0) die("needs root (mount namespace, cgroups)");
 
@@ -326,6 +369,7 @@ int main(int argc, char** argv) {
         h.own = dir;
         have_required = have_required || h.required;
     }
+    const std::string jail_dir = kJailDirPrefix + std::to_string(getpid());
     auto teardown = [&](int code) {
         long long deadline = now_ms() + 10000;
         bool clean = true;
@@ -336,12 +380,35 @@ int main(int argc, char** argv) {
             write_pid(h.parent + "/cgroup.procs", getpid());
             remove_tree(h.own);
         }
+        if (jail) {
+            std::error_code ignored;
+            std::filesystem::remove_all(jail_dir, ignored);
+        }
         if (!clean) std::fprintf(stderr, "crashloop-sandbox: processes survived SIGKILL\n");
         std::exit(clean ? code : 1);
     };
     if (!have_required) {
         std::fprintf(stderr, "crashloop-sandbox: cannot make a cgroup of our own\n");
         teardown(1);
+    }
+
+    if (jail) {
+        remove_stale_jail_dirs();
+        if (mkdir(jail_dir.c_str(), 0700) != 0) {
+            std::fprintf(stderr, "crashloop-sandbox: cannot make %s: %s\n", jail_dir.c_str(), std::strerror(errno));
+            teardown(1);
+        }
+        std::printf("ready %s %s\n", own.c_str(), jail_dir.c_str());
+        std::fflush(stdout);
+        for (;;) { // until EOF on stdin, or a signal
+            pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {signal_fd, POLLIN, 0}};
+            if (poll(fds, 2, -1) < 0 && errno == EINTR) continue;
+            char byte;
+            if (fds[0].revents && read(STDIN_FILENO, &byte, 1) <= 0) teardown(0);
+            signalfd_siginfo info{};
+            while (read(signal_fd, &info, sizeof info) == sizeof info)
+                if (info.ssi_signo != SIGCHLD) teardown(0);
+        }
     }
 
     make_private_run();

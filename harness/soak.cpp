@@ -296,14 +296,14 @@ class Soak {
           tail_(systemd.from_host(log_inside_)) {}
 
     SoakReport run() {
-        TransientService service = service_for(); // InputError before anything runs
+        ServiceSpec service = service_for(); // InputError before anything runs
         // A fresh log: reload k and the incarnations are counted from it, so a soak run before on
         // the same manager would shift the schedule.
         std::error_code ignored;
         std::filesystem::remove(systemd_.from_host(log_inside_), ignored);
         report_.supervisor_version = bus_.version();
         bus_.watch([this](const std::string& path,
-                          const UnitSnapshot& live) { on_unit_changed(path, live); },
+                          const ServiceState& live) { on_unit_changed(path, live); },
                    [this](const std::string& job, const std::string& unit,
                           const std::string& result) { on_job_removed(job, unit, result); });
         start(service);
@@ -319,11 +319,11 @@ class Soak {
     const std::string path_, log_inside_, pidfile_inside_;
     LogTail tail_;
     SoakReport report_;
-    TransientService service_;
+    ServiceSpec service_;
     uint16_t port_ = 0;
     std::optional<Prober> prober_;
 
-    UnitSnapshot live_; // systemd's view, merged from every signal and snapshot
+    ServiceState live_; // systemd's view, merged from every signal and snapshot
     bool snapshot_pending_ = false, snapshot_dirty_ = false;
     std::string settled_;          // a property read found the service down (or hung) for good: how
     bool snapshot_wanted_ = false; // something changed since the last read
@@ -344,8 +344,8 @@ class Soak {
 
     // ---- the service ----
 
-    TransientService service_for() {
-        TransientService s;
+    ServiceSpec service_for() {
+        ServiceSpec s;
         s.name = kUnit;
         s.type = "notify";
         s.restart = options_.restart;
@@ -430,7 +430,7 @@ class Soak {
     }
 
     // The unit's own settings, with the fake httpd in place of its commands (as crashloop check).
-    void apply_unit(const ServiceSettings& unit, TransientService& s) const {
+    void apply_unit(const ServiceSettings& unit, ServiceSpec& s) const {
         check_soakable(unit, options_.unit->string());
         s.type = unit.type;
         s.restart = unit.restart;
@@ -453,7 +453,7 @@ class Soak {
         s.rules = unit.rules;
     }
 
-    void start(const TransientService& service) {
+    void start(const ServiceSpec& service) {
         std::optional<std::string> refused;
         bus_.start(service, [this, &refused](const std::string& error, const std::string& job) {
             if (!error.empty())
@@ -698,7 +698,7 @@ class Soak {
 
     // ---- systemd ----
 
-    void on_unit_changed(const std::string& path, const UnitSnapshot& live) {
+    void on_unit_changed(const std::string& path, const ServiceState& live) {
         if (path != path_) return;
         live_ = live;
         // systemd forgets how a process ended once the next one starts: note it while it says so.
@@ -735,7 +735,7 @@ class Soak {
     }
 
     // Could the service be down for good (or hung) after the open crashes? A property read decides.
-    bool maybe_settled(const UnitSnapshot& s) const {
+    bool maybe_settled(const ServiceState& s) const {
         if (s.active_state == "failed" || s.active_state == "inactive" || s.collected) return true;
         // --fault hang: systemd kills the hung ExecReload= and keeps the hung main process. (Only
         // then: after a `die`, systemd may reap the reload process before the dead main one and
@@ -751,7 +751,7 @@ class Soak {
             return;
         }
         snapshot_pending_ = true;
-        bus_.snapshot(path_, [this](const std::string& error, const UnitSnapshot& s) {
+        bus_.snapshot(path_, [this](const std::string& error, const ServiceState& s) {
             snapshot_pending_ = false;
             if (!error.empty()) {
                 report_.errors.push_back("reading the unit's state: " + error);
@@ -784,9 +784,9 @@ class Soak {
                 report_.probes_refused + report_.probes_timed_out + report_.probes_bad;
         }
         // NRestarts before the stop: a stopped transient unit is collected with it.
-        std::optional<UnitSnapshot> last;
+        std::optional<ServiceState> last;
         std::string last_error;
-        bus_.snapshot(path_, [&](const std::string& error, const UnitSnapshot& s) {
+        bus_.snapshot(path_, [&](const std::string& error, const ServiceState& s) {
             last_error = error;
             last = s;
         });

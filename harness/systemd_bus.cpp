@@ -118,7 +118,7 @@ template <typename T> void append_property(sd_bus_message* m, const char* name, 
 }
 
 // Reads the properties we need out of a GetAll reply (a{sv}).
-void read_properties(sd_bus_message* reply, UnitSnapshot& s) {
+void read_properties(sd_bus_message* reply, ServiceState& s) {
     check(sd_bus_message_enter_container(reply, 'a', "{sv}"), "read properties");
     while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
         const char* name = nullptr;
@@ -149,8 +149,8 @@ void read_properties(sd_bus_message* reply, UnitSnapshot& s) {
 }
 
 struct SnapshotCall {
-    std::function<void(const std::string&, const UnitSnapshot&)> done;
-    UnitSnapshot snapshot;
+    std::function<void(const std::string&, const ServiceState&)> done;
+    ServiceState snapshot;
     std::string error;
     int replies = 0;
 };
@@ -209,16 +209,17 @@ std::string SystemdBus::version() {
     return result;
 }
 
-void SystemdBus::watch(std::function<void(const std::string&, const UnitSnapshot&)> on_unit_changed,
+void SystemdBus::watch(std::function<void(const std::string&, const ServiceState&)> on_unit_changed,
                        std::function<void(const std::string&, const std::string&, const std::string&)>
                            on_job_removed) {
     on_unit_changed_ = std::move(on_unit_changed);
     on_job_removed_ = std::move(on_job_removed);
+    if (properties_changed_) return; // subscribed already: new receivers only
     properties_changed_ = std::make_unique<std::function<void(sd_bus_message*)>>([this](sd_bus_message* m) {
         const char* path = sd_bus_message_get_path(m);
         const char* interface = nullptr;
         if (!path || sd_bus_message_read(m, "s", &interface) < 0) return;
-        UnitSnapshot& live = live_[path];
+        ServiceState& live = live_[path];
         read_properties(m, live);
         if (auto log = spdlog::get("systemd"))
             log->trace("{} {}: {}, main pid {}, exit code/status {}/{}, NRestarts {}", path, interface,
@@ -247,7 +248,7 @@ void SystemdBus::watch(std::function<void(const std::string&, const UnitSnapshot
     if (r < 0) throw SupervisorError("Subscribe: " + message);
 }
 
-void SystemdBus::start(const TransientService& s, Done done) {
+void SystemdBus::start(const ServiceSpec& s, Done done) {
     sd_bus_message* m = nullptr;
     check(sd_bus_message_new_method_call(bus_, &m, kDestination, kManagerPath, kManager,
                                          "StartTransientUnit"),
@@ -334,14 +335,25 @@ void SystemdBus::kill(const std::string& unit, int signal, Done done) {
     }
 }
 
+void SystemdBus::reset_failed(const std::string& unit, Done done) {
+    auto* pending = new Pending<Done>{std::move(done)};
+    int r = sd_bus_call_method_async(bus_, nullptr, kDestination, kManagerPath, kManager, "ResetFailedUnit",
+                                     on_plain_reply, pending, "s", unit.c_str());
+    if (r < 0) {
+        delete pending;
+        check(r, "ResetFailedUnit " + unit);
+    }
+}
+
 void SystemdBus::snapshot(const std::string& unit_path, SnapshotDone done) {
     auto merge = [this, unit_path, done = std::move(done)](const std::string& error,
-                                                          const UnitSnapshot& read) {
-        UnitSnapshot& live = live_[unit_path];
+                                                          const ServiceState& read) {
+        ServiceState& live = live_[unit_path];
         if (!error.empty()) return done(error, live);
         if (auto log = spdlog::get("systemd"))
             log->trace("{} GetAll: {}, LoadState={}", unit_path, read.state(), read.load_state);
         if (read.load_state == "not-found") {
+            live.load_state = read.load_state;
             // Collected. Its last PropertiesChanged may still be on the way: only a
             // unit whose signals already said it went down is settled.
             live.collected = live.active_state == "inactive" || live.active_state == "failed";

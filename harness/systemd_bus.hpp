@@ -11,56 +11,17 @@
 #include <string>
 #include <vector>
 
-#include "restart_table.hpp"
+#include "supervisor.hpp"
 
 struct sd_bus;
 struct sd_bus_message;
 
 namespace crashloop {
 
-// The settings of a transient service, in the manual's terms.
-struct TransientService {
-    std::string name; // "crashloop-on-failure-sigabrt.service"
-    std::string description;
-    std::string type = "notify";
-    RestartValue restart = RestartValue::no;
-    std::chrono::microseconds restart_sec{100000};
-    std::chrono::microseconds timeout_start{30000000};
-    std::chrono::microseconds timeout_stop{10000000};
-    std::chrono::microseconds watchdog{0}; // 0: none
-    std::vector<std::string> exec_start;   // argv, argv[0] absolute
-    std::vector<std::string> exec_reload;  // empty: none
-    std::vector<std::string> exec_stop;    // empty: none
-    std::string pid_file;                  // PIDFile=, for Type=forking
-    int kill_signal = 0;                   // KillSignal=; 0: systemd's default (SIGTERM)
-    std::string kill_mode;                 // KillMode=; empty: the default
-    std::optional<std::chrono::microseconds> start_limit_interval; // StartLimitIntervalUSec=
-    std::optional<unsigned> start_limit_burst;                     // StartLimitBurst=
-    RestartRules rules;
-    std::vector<std::string> after; // After= (an anchor uses it to keep units referenced)
-    std::vector<std::string> environment; // Environment=, "NAME=value" each
-};
-
-// What systemd says about a service at one moment.
-struct UnitSnapshot {
-    std::string active_state; // "active", "failed" …
-    std::string sub_state;    // "running", "auto-restart" …
-    std::string result;       // "success", "core-dump", "timeout" …
-    uint32_t main_pid = 0;
-    uint32_t n_restarts = 0;
-    int32_t exec_main_code = 0; // CLD_EXITED / CLD_KILLED / CLD_DUMPED, 0 when none
-    int32_t exec_main_status = 0;
-    uint64_t exec_main_exit_us = 0; // CLOCK_MONOTONIC
-    uint32_t job_id = 0;            // a queued or running job (start, stop, reload), 0 if none
-    std::string load_state;         // "loaded"; "not-found" once systemd collected the unit
-    bool collected = false;         // gone from the manager: this is its last word
-    std::string state() const { return active_state + "/" + sub_state; }
-};
-
 class SystemdBus {
   public:
     using Done = std::function<void(const std::string& error, const std::string& job)>;
-    using SnapshotDone = std::function<void(const std::string& error, const UnitSnapshot&)>;
+    using SnapshotDone = std::function<void(const std::string& error, const ServiceState&)>;
 
     explicit SystemdBus(const std::string& address); // throws SupervisorError
     ~SystemdBus();
@@ -70,15 +31,18 @@ class SystemdBus {
     std::string version(); // Manager.Version, synchronously
     // Subscribe() and one match for all PropertiesChanged / JobRemoved.
     // on_unit_changed gets the unit's state as merged from every signal so far.
-    void watch(std::function<void(const std::string& unit_path, const UnitSnapshot& live)> on_unit_changed,
+    // Called again, it only replaces the receivers.
+    void watch(std::function<void(const std::string& unit_path, const ServiceState& live)> on_unit_changed,
                std::function<void(const std::string& job, const std::string& unit,
                                   const std::string& result)> on_job_removed);
 
-    void start(const TransientService& service, Done done);
+    void start(const ServiceSpec& service, Done done);
     void stop(const std::string& unit, Done done);
     void reload(const std::string& unit, Done done);
     // KillUnit(unit, "main", signal): what `kill -s SIG <MainPID>` does, by name. No job.
     void kill(const std::string& unit, int signal, Done done);
+    // ResetFailedUnit: a failed unit is forgotten (no job).
+    void reset_failed(const std::string& unit, Done done);
     // Both property sets, read in one round trip each: the reply reflects every
     // state change systemd made before it, so it doubles as a barrier. A unit
     // that ended inactive is garbage-collected before systemd even answers; its
@@ -95,11 +59,11 @@ class SystemdBus {
 
   private:
     sd_bus* bus_ = nullptr;
-    std::function<void(const std::string&, const UnitSnapshot&)> on_unit_changed_;
+    std::function<void(const std::string&, const ServiceState&)> on_unit_changed_;
     std::function<void(const std::string&, const std::string&, const std::string&)> on_job_removed_;
     // sd-bus match callbacks point here; they live as long as the connection.
     std::unique_ptr<std::function<void(sd_bus_message*)>> properties_changed_, job_removed_;
-    std::map<std::string, UnitSnapshot> live_; // per unit path, merged from every signal and reply
+    std::map<std::string, ServiceState> live_; // per unit path, merged from every signal and reply
     bool process_all(); // true when anything was dispatched
 };
 

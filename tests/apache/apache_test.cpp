@@ -290,8 +290,8 @@ struct ApacheSite {
     }
 
     // Debian's apache2.service with the operator's override, in our ServerRoot.
-    TransientService unit() const {
-        TransientService s;
+    ServiceSpec unit() const {
+        ServiceSpec s;
         s.name = kUnit;
         s.description = "crashloop: Debian's apache2.service + override Restart=on-failure";
         s.type = "forking";
@@ -347,7 +347,7 @@ struct ApacheSite {
     }
 };
 
-std::string describe(const UnitSnapshot& s) {
+std::string describe(const ServiceState& s) {
     return s.state() + " Result=" + s.result + " MainPID=" + std::to_string(s.main_pid) +
            " NRestarts=" + std::to_string(s.n_restarts) + " Job=" + std::to_string(s.job_id);
 }
@@ -372,7 +372,7 @@ class RealApache : public ::testing::Test {
             PrivateSystemd::Options{libexec_dir() / "crashloop-sandbox"});
         bus_ = std::make_unique<SystemdBus>(systemd_->bus_address());
         bus_->watch(
-            [this](const std::string& path, const UnitSnapshot& live) {
+            [this](const std::string& path, const ServiceState& live) {
                 if (path != unit_path_) return;
                 ++changes_;
                 // systemd forgets how a main process ended once the next one runs.
@@ -386,7 +386,7 @@ class RealApache : public ::testing::Test {
             });
         // An anchor that refers to the unit keeps it loaded once it is inactive, with
         // its Result and NRestarts (a transient unit is garbage-collected otherwise).
-        TransientService anchor;
+        ServiceSpec anchor;
         anchor.name = "crashloop-apache2-anchor.service";
         anchor.description = "crashloop: keeps the Apache unit loaded";
         anchor.type = "simple";
@@ -399,7 +399,7 @@ class RealApache : public ::testing::Test {
         const std::string result =
             run_job([&](SystemdBus::Done done) { bus_->start(site_->unit(), std::move(done)); });
         ASSERT_EQ(result, "done") << "apachectl start" << site_->error_log_tail();
-        const UnitSnapshot s = snapshot();
+        const ServiceState s = snapshot();
         ASSERT_EQ(s.state(), "active/running") << describe(s) << site_->error_log_tail();
         ASSERT_NE(s.main_pid, 0u) << describe(s);
         EXPECT_EQ(site_->pid_in_file(), static_cast<pid_t>(s.main_pid))
@@ -445,10 +445,10 @@ class RealApache : public ::testing::Test {
     }
 
     // The unit's properties as of now (the reply follows every change before it).
-    UnitSnapshot snapshot() {
-        std::optional<UnitSnapshot> result;
+    ServiceState snapshot() {
+        std::optional<ServiceState> result;
         std::string error;
-        bus_->snapshot(unit_path_, [&](const std::string& e, const UnitSnapshot& s) {
+        bus_->snapshot(unit_path_, [&](const std::string& e, const ServiceState& s) {
             error = e;
             result = s;
         });
@@ -463,12 +463,12 @@ class RealApache : public ::testing::Test {
 
     // Waits until a snapshot satisfies `settled`: read, and if not yet, sleep on the
     // bus until the unit changes again. Returns the last snapshot either way.
-    UnitSnapshot wait_until(const std::function<bool(const UnitSnapshot&)>& settled,
+    ServiceState wait_until(const std::function<bool(const ServiceState&)>& settled,
                             bool& reached) {
         const auto deadline = Clock::now() + kStepDeadline;
         for (;;) {
             const long seen = changes_;
-            UnitSnapshot s = snapshot();
+            ServiceState s = snapshot();
             if (settled(s)) {
                 reached = true;
                 return s;
@@ -496,7 +496,7 @@ class RealApache : public ::testing::Test {
     const std::string unit_path_ = SystemdBus::unit_path(kUnit);
     long changes_ = 0;
     uint64_t last_end_us_ = 0;
-    std::vector<UnitSnapshot> ends_; // how each main process ended, as signals said
+    std::vector<ServiceState> ends_; // how each main process ended, as signals said
     std::map<std::string, std::string> jobs_removed_;
     uint32_t main_pid_ = 0;
 };
@@ -513,8 +513,8 @@ TEST_F(RealApache, sigabrt_restarts_with_a_new_main_pid) {
         << "main pid " << main_pid_ << " survived SIGABRT";
 
     bool reached = false;
-    const UnitSnapshot s = wait_until(
-        [&](const UnitSnapshot& now) {
+    const ServiceState s = wait_until(
+        [&](const ServiceState& now) {
             return now.state() == "active/running" && now.job_id == 0 && now.main_pid != 0 &&
                    now.main_pid != main_pid_;
         },
@@ -526,7 +526,7 @@ TEST_F(RealApache, sigabrt_restarts_with_a_new_main_pid) {
     EXPECT_EQ(site_->pid_in_file(), static_cast<pid_t>(s.main_pid));
     // systemd saw the crash for what it was.
     ASSERT_FALSE(ends_.empty()) << "systemd never said how main pid " << main_pid_ << " ended";
-    const UnitSnapshot& end = ends_.front();
+    const ServiceState& end = ends_.front();
     EXPECT_NE(end.exec_main_code, CLD_EXITED) << "exit status " << end.exec_main_status;
     EXPECT_EQ(end.exec_main_status, SIGABRT) << signal_text(end.exec_main_status);
     EXPECT_TRUE(end.result == "signal" || end.result == "core-dump") << end.result;
@@ -556,8 +556,8 @@ TEST_F(RealApache, plain_kill_stays_down) {
 
     // Settled: down, with no job queued (a restart would be a job, or auto-restart).
     bool reached = false;
-    const UnitSnapshot s = wait_until(
-        [](const UnitSnapshot& now) {
+    const ServiceState s = wait_until(
+        [](const ServiceState& now) {
             return (now.active_state == "inactive" || now.active_state == "failed") &&
                    now.job_id == 0;
         },
@@ -567,7 +567,7 @@ TEST_F(RealApache, plain_kill_stays_down) {
     EXPECT_EQ(s.n_restarts, 0u) << describe(s);
     EXPECT_EQ(s.result, "success") << describe(s);
     ASSERT_FALSE(ends_.empty()) << "systemd never said how main pid " << main_pid_ << " ended";
-    const UnitSnapshot& end = ends_.front();
+    const ServiceState& end = ends_.front();
     const bool clean = (end.exec_main_code == CLD_EXITED && end.exec_main_status == 0) ||
                        (end.exec_main_code != CLD_EXITED && end.exec_main_status == SIGTERM);
     EXPECT_TRUE(clean) << "code " << end.exec_main_code << " status " << end.exec_main_status;
@@ -595,7 +595,7 @@ TEST_F(RealApache, graceful_reload_loop_keeps_the_main_pid) {
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
     prober.stop();
 
-    const UnitSnapshot s = snapshot();
+    const ServiceState s = snapshot();
     EXPECT_EQ(s.state(), "active/running") << describe(s) << site_->error_log_tail();
     EXPECT_EQ(s.main_pid, main_pid_) << describe(s);
     EXPECT_EQ(s.n_restarts, 0u) << describe(s);

@@ -6,7 +6,7 @@
 
 #include "check.hpp"
 #include "private_systemd.hpp"
-#include "systemd_bus.hpp"
+#include "supervisor.hpp"
 
 using namespace crashloop;
 
@@ -17,15 +17,14 @@ CheckReport check(const std::string& unit, const std::vector<std::string>& dropi
     const auto scenarios = scenarios_dir();
     const RestartTable table = RestartTable::load(scenarios / "table.toml");
     const auto all_causes = load_exit_causes(scenarios / "causes.toml");
-    PrivateSystemd systemd({libexec_dir() / "crashloop-sandbox"});
-    const auto version = SystemdBus(systemd.bus_address()).version();
-    const auto expectations = Expectations::for_supervisor(scenarios, "systemd", version);
+    auto supervisor = make_supervisor("systemd", {.libexec = libexec_dir(), .scenarios = scenarios_dir()});
+    const auto expectations = Expectations::for_supervisor(scenarios, supervisor->name(), supervisor->version());
     CheckOptions options;
     options.unit = scenarios / "units" / unit;
     for (const auto& dropin : dropins) options.dropins.push_back(scenarios / "units" / dropin);
     options.causes = causes;
     options.run.fixture = libexec_dir() / "fake-httpd";
-    return run_check(systemd, table, expectations, all_causes, options);
+    return run_check(*supervisor, table, expectations, all_causes, options);
 }
 
 const CellResult& cell_of(const CheckReport& report, const std::string& cause) {

@@ -12,7 +12,7 @@
 #include "private_systemd.hpp"
 #include "restart_table.hpp"
 #include "runner.hpp"
-#include "systemd_bus.hpp"
+#include "supervisor.hpp"
 
 using namespace crashloop;
 
@@ -44,15 +44,14 @@ class Cell : public ::testing::TestWithParam<std::tuple<RestartValue, std::strin
 TEST_P(Cell, agrees_with_the_manual) {
     const auto& [value, cause_id] = GetParam();
     const RestartTable table = RestartTable::load(scenarios_dir() / "table.toml");
-    PrivateSystemd systemd({libexec_dir() / "crashloop-sandbox"});
-    const auto version = SystemdBus(systemd.bus_address()).version();
-    const auto expectations = Expectations::for_supervisor(scenarios_dir(), "systemd", version);
+    auto supervisor = make_supervisor("systemd", {.libexec = libexec_dir(), .scenarios = scenarios_dir()});
+    const auto expectations = Expectations::for_supervisor(scenarios_dir(), supervisor->name(), supervisor->version());
 
     RunOptions options;
     options.restarts = {value};
     options.causes = select_causes(causes(), cause_id);
     options.fixture = libexec_dir() / "fake-httpd";
-    const MatrixReport report = run_matrix(systemd, table, expectations, options);
+    const MatrixReport report = run_matrix(*supervisor, table, expectations, options);
 
     ASSERT_EQ(report.cells.size(), 1u);
     const CellResult& cell = report.cells.front();

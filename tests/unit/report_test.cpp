@@ -1,16 +1,20 @@
-// The four report formats over one small hand-built matrix: Restart=on-failure
-// and Restart=always across, sigabrt and reload-timeout down, one cell of each
-// verdict that needs a reader (pass, known-deviation, fail, error).
+// The verdict (judge(), all_good()) and the four report formats over one small
+// hand-built matrix: Restart=on-failure and Restart=always across, sigabrt and
+// reload-timeout down, one cell of each verdict that needs a reader (pass,
+// known-deviation, fail, error); a variant turns the known deviation into an
+// unexpected pass.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <csignal>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "expectations.hpp"
 #include "report.hpp"
 
 namespace crashloop {
@@ -81,6 +85,22 @@ MatrixReport small_matrix() {
     return report;
 }
 
+// small_matrix() with on-failure/reload-timeout restarting, as the manual says,
+// although the expectations file still lists it as a deviation.
+MatrixReport matrix_with_unexpected_pass() {
+    MatrixReport report = small_matrix();
+    CellResult& cell = report.cells[1];
+    cell.observed.restarted = true;
+    cell.observed.restarts = 1;
+    cell.observed.supervisor_restarts = 1;
+    cell.observed.delay_ms = 120;
+    cell.verdict = Verdict::unexpected_pass;
+    cell.reason = "listed as a known deviation (scenarios/expectations/systemd-252.toml:19: a "
+                  "reload timeout does not fail the service on 252) but now agrees with the manual";
+    cell.evidence = "pid 5000 killed by the reload timeout, pid 5001 started 120 ms later";
+    return report;
+}
+
 std::size_t count_of(std::string_view haystack, std::string_view needle) {
     std::size_t count = 0;
     for (auto at = haystack.find(needle); at != std::string_view::npos;
@@ -95,6 +115,78 @@ std::vector<std::string> lines_of(const std::string& text) {
     for (std::string line; std::getline(in, line);)
         lines.push_back(line);
     return lines;
+}
+
+// ---- judge(): the verdict as a table ---------------------------------------
+
+// One row of judge()'s table: what the manual says, what was observed, and what
+// the expectations file lists for the cell (nullopt: not listed).
+struct JudgeCase {
+    std::string name;
+    bool expected;
+    bool observed;
+    std::optional<bool> listed;
+    Verdict verdict;
+};
+
+class Judge : public testing::TestWithParam<JudgeCase> {};
+
+TEST_P(Judge, VerdictFollowsManualAndExpectations) {
+    const JudgeCase& c = GetParam();
+    KnownDeviation known;
+    known.restarted = c.listed.value_or(false);
+    const Verdict verdict = judge(c.expected, c.observed, c.listed ? &known : nullptr);
+    EXPECT_EQ(verdict, c.verdict) << c.name << ": expected " << to_string(c.verdict)
+                                  << ", observed " << to_string(verdict);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Verdicts, Judge,
+    testing::Values(
+        // name, the manual restarts?, observed restarted?, listed as restarted?, verdict
+        JudgeCase{"agrees_not_listed_restart", true, true, std::nullopt, Verdict::pass},
+        JudgeCase{"agrees_not_listed_down", false, false, std::nullopt, Verdict::pass},
+        JudgeCase{"agrees_listed_restart", true, true, false, Verdict::unexpected_pass},
+        JudgeCase{"agrees_listed_down", false, false, true, Verdict::unexpected_pass},
+        JudgeCase{"differs_listed_as_observed", true, false, false, Verdict::known_deviation},
+        JudgeCase{"differs_listed_as_observed_up", false, true, true, Verdict::known_deviation},
+        JudgeCase{"differs_listed_otherwise", true, false, true, Verdict::fail},
+        JudgeCase{"differs_not_listed", true, false, std::nullopt, Verdict::fail},
+        JudgeCase{"differs_not_listed_up", false, true, std::nullopt, Verdict::fail}),
+    [](const testing::TestParamInfo<JudgeCase>& info) { return info.param.name; });
+
+TEST(UnexpectedPass, ReasonNamesTheListedEntry) {
+    KnownDeviation known;
+    known.cause = "reload-timeout";
+    known.reason = "systemd 252 keeps the service running";
+    known.file = "scenarios/expectations/systemd-252.toml";
+    known.line = 19;
+    EXPECT_EQ(unexpected_pass_reason(known),
+              "listed as a known deviation (scenarios/expectations/systemd-252.toml:19: systemd "
+              "252 keeps the service running) but now agrees with the manual");
+}
+
+TEST(Verdict, NamesAreTheReportsWords) {
+    EXPECT_EQ(to_string(Verdict::pass), "pass");
+    EXPECT_EQ(to_string(Verdict::fail), "fail");
+    EXPECT_EQ(to_string(Verdict::known_deviation), "known-deviation");
+    EXPECT_EQ(to_string(Verdict::unexpected_pass), "unexpected-pass");
+    EXPECT_EQ(to_string(Verdict::not_applicable), "n/a");
+    EXPECT_EQ(to_string(Verdict::error), "error");
+}
+
+TEST(MatrixReport, AllGoodIsPassKnownDeviationAndNotApplicable) {
+    for (const auto verdict : {Verdict::pass, Verdict::known_deviation, Verdict::not_applicable,
+                               Verdict::unexpected_pass, Verdict::fail, Verdict::error}) {
+        MatrixReport report;
+        report.cells.resize(2);
+        report.cells[0].verdict = Verdict::pass;
+        report.cells[1].verdict = verdict;
+        const bool good = verdict == Verdict::pass || verdict == Verdict::known_deviation ||
+                          verdict == Verdict::not_applicable;
+        EXPECT_EQ(report.all_good(), good) << "a matrix with one " << to_string(verdict) << " cell";
+    }
+    EXPECT_TRUE(MatrixReport{}.all_good()) << "no cells, nothing wrong";
 }
 
 TEST(ReportFormat, NamesRoundTrip) {
@@ -123,9 +215,12 @@ TEST(ReportJson, TopLevelFollowsTheContract) {
     EXPECT_EQ(json["supervisor"]["version"], "252.38-1~deb12u1");
     EXPECT_EQ(json["expectations"], "scenarios/expectations/systemd-252.toml");
     EXPECT_EQ(json["wall_ms"], 1234);
-    EXPECT_EQ(json["summary"],
-              nlohmann::json(
-                  {{"pass", 1}, {"fail", 1}, {"known-deviation", 1}, {"n/a", 0}, {"error", 1}}));
+    EXPECT_EQ(json["summary"], nlohmann::json({{"pass", 1},
+                                               {"fail", 1},
+                                               {"known-deviation", 1},
+                                               {"unexpected-pass", 0},
+                                               {"n/a", 0},
+                                               {"error", 1}}));
     ASSERT_EQ(json["cells"].size(), 4U);
 }
 
@@ -191,6 +286,15 @@ TEST(ReportJson, VerdictStringsAndReasons) {
     EXPECT_TRUE(json["cells"][2]["observed"]["delay_ms"].is_null());
 }
 
+TEST(ReportJson, UnexpectedPassHasItsOwnVerdictAndCount) {
+    const auto json = nlohmann::json::parse(render_json(matrix_with_unexpected_pass()));
+    EXPECT_EQ(json["cells"][1]["verdict"], "unexpected-pass");
+    EXPECT_EQ(json["summary"]["unexpected-pass"], 1);
+    EXPECT_EQ(json["summary"]["known-deviation"], 0);
+    EXPECT_NE(json["cells"][1]["reason"].get<std::string>().find("systemd-252.toml:19"),
+              std::string::npos);
+}
+
 TEST(ReportJson, InvalidUtf8InEvidenceDoesNotThrow) {
     MatrixReport report = small_matrix();
     report.cells[0].evidence = "bad byte \xff here";
@@ -233,6 +337,28 @@ TEST(ReportJunit, KnownDeviationPassesButSaysSo) {
                             "service on 252"),
               std::string::npos)
         << testcase;
+}
+
+TEST(ReportJunit, UnexpectedPassFailsWithTheEntrysFileAndLine) {
+    const std::string xml = render_junit(matrix_with_unexpected_pass());
+    EXPECT_NE(xml.find("tests=\"4\" failures=\"2\" errors=\"1\""), std::string::npos) << xml;
+    const auto at = xml.find("classname=\"on-failure\" name=\"reload-timeout\"");
+    ASSERT_NE(at, std::string::npos) << xml;
+    const std::string testcase = xml.substr(at, xml.find("</testcase>", at) - at);
+    EXPECT_NE(testcase.find("<failure message=\"listed as a known deviation "
+                            "(scenarios/expectations/systemd-252.toml:19: a reload timeout does "
+                            "not fail the service on 252) but now agrees with the manual\" "
+                            "type=\"unexpected-pass\">pid 5000 killed"),
+              std::string::npos)
+        << testcase;
+}
+
+TEST(ReportJunit, UnexpectedPassWithoutReasonStillSaysWhy) {
+    MatrixReport report = matrix_with_unexpected_pass();
+    report.cells[1].reason.clear();
+    EXPECT_NE(render_junit(report).find(
+                  "message=\"listed as a known deviation but now agrees with the manual\""),
+              std::string::npos);
 }
 
 TEST(ReportJunit, EscapesMarkupQuotesAndControlCharacters) {
@@ -283,6 +409,36 @@ TEST(ReportTable, ColumnsAlignByDisplayWidthNotBytes) {
     const auto lines = lines_of(render_table(report, false, false));
     EXPECT_EQ(lines[2], "sigabrt           ✓ 1         ✗ 0     ✓ 1");
     EXPECT_EQ(lines[3], "reload-timeout    ≈ –         ERR     ≈ –");
+}
+
+TEST(ReportTable, UnexpectedPassHasItsOwnMarkColourAndLegend) {
+    const MatrixReport report = matrix_with_unexpected_pass();
+    const auto lines = lines_of(render_table(report, false, false));
+    EXPECT_EQ(lines[2], "sigabrt           ✓ 1         ✗ 0");
+    EXPECT_EQ(lines[3], "reload-timeout    ≉ 1         ERR");
+
+    const std::string coloured = render_table(report, true, false);
+    EXPECT_NE(coloured.find("\x1b[1;36m≉ 1\x1b[0m"), std::string::npos) << "cyan bold\n"
+                                                                        << coloured;
+    EXPECT_NE(coloured.find("\x1b[1;36m≉\x1b[0m unexpected pass"), std::string::npos)
+        << "in the legend\n"
+        << coloured;
+    EXPECT_NE(render_table(report, false, false).find("≉ unexpected pass  ✗ fail"),
+              std::string::npos);
+}
+
+TEST(ReportTable, UnexpectedPassIsCountedAndListedWithItsEntry) {
+    const std::string table = render_table(matrix_with_unexpected_pass(), false, false);
+    EXPECT_NE(table.find("4 cells: 1 pass, 0 known-deviation, 1 unexpected-pass, 1 fail, 1 error, "
+                         "0 n/a — 1234 ms wall on systemd 252.38-1~deb12u1\n"),
+              std::string::npos)
+        << table;
+    EXPECT_NE(table.find("on-failure/reload-timeout  unexpected-pass: listed as a known deviation "
+                         "(scenarios/expectations/systemd-252.toml:19: a reload timeout does not "
+                         "fail the service on 252) but now agrees with the manual\n  evidence: "
+                         "pid 5000 killed"),
+              std::string::npos)
+        << table;
 }
 
 TEST(ReportTable, SummaryLineCountsEveryVerdict) {
@@ -336,9 +492,20 @@ TEST(ReportMarkdown, SummaryAndDeviationsFollowTheTable) {
     EXPECT_NE(markdown.find("4 cells: 1 pass, 1 known-deviation, 1 fail, 1 error, 0 n/a"),
               std::string::npos)
         << markdown;
-    const auto heading = markdown.find("Known deviations and failures");
+    const auto heading = markdown.find("Known deviations, unexpected passes and failures");
     ASSERT_NE(heading, std::string::npos) << markdown;
     EXPECT_NE(markdown.find("**on-failure/reload-timeout** known-deviation:", heading),
+              std::string::npos)
+        << markdown;
+}
+
+TEST(ReportMarkdown, UnexpectedPassIsMarkedAndListed) {
+    const std::string markdown = render_markdown(matrix_with_unexpected_pass());
+    const auto lines = lines_of(markdown);
+    EXPECT_EQ(lines[3], "| reload-timeout | ≉ 1 | ERR |");
+    EXPECT_NE(markdown.find("≉ unexpected pass"), std::string::npos) << "legend\n" << markdown;
+    EXPECT_NE(markdown.find("- **on-failure/reload-timeout** unexpected-pass: listed as a known "
+                            "deviation (scenarios/expectations/systemd-252.toml:19: "),
               std::string::npos)
         << markdown;
 }
