@@ -24,6 +24,10 @@ struct CheckOptions {
     std::vector<std::filesystem::path> dropins;
     std::string causes = "table,story"; // as --cause takes them
     RunOptions run;                     // fixture, deadlines, interrupt; restarts/causes are set here
+    // --real: the unit's own daemon instead of the fake httpd (real_check.hpp);
+    // only on the built-in private systemd.
+    bool real = false;
+    unsigned reloads = 5; // --real: graceful reloads when the unit has ExecReload= (0: none)
 };
 
 struct CheckReport {
@@ -33,6 +37,8 @@ struct CheckReport {
     std::vector<std::string> notes;    // where the run departs from the unit, and why
     std::vector<ExitCause> causes;     // as run, in order
     MatrixReport matrix;               // one cell per cause; restart = the unit's Restart=
+    // Per cell, plain words that replace the standard answer when not empty (--real).
+    std::vector<std::string> answers;
     bool ok() const;                   // no fail, no error, no unexpected pass
 };
 
@@ -40,6 +46,10 @@ struct CheckReport {
 CheckReport run_check(Supervisor& supervisor, const RestartTable& table,
                       const Expectations& expectations, const std::vector<ExitCause>& all_causes,
                       const CheckOptions& options);
+
+// A cell's answer in plain words: "restarted after 118 ms (new main pid 12687)",
+// "stays down (inactive/dead, Result=success)", "n/a: …".
+std::string answer_in_words(const CellResult& cell);
 
 // Plain words per cause (table format), or the matrix's own json/junit/markdown.
 std::string render_check(const CheckReport& report, ReportFormat format, bool colour,

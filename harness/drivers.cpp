@@ -1,6 +1,6 @@
 // The list of supervisor drivers. Adding one: a new file in harness/ that
 // defines `DriverInfo NAME_driver()`, and its NAME in this line.
-#define CRASHLOOP_DRIVERS(X) X(systemd) X(systemd_host)
+#define CRASHLOOP_DRIVERS(X) X(systemd) X(systemd_host) X(supervisord) X(systemctl) X(exec)
 
 #include <algorithm>
 

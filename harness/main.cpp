@@ -265,6 +265,8 @@ struct CheckArgs {
     unsigned cell_timeout_ms = 30000;
     bool evidence = false;
     bool no_colour = false;
+    bool real = false;
+    unsigned reloads = 5;
 };
 
 int run_check_command(const CheckArgs& args, const std::string& scenarios_override,
@@ -276,9 +278,14 @@ int run_check_command(const CheckArgs& args, const std::string& scenarios_overri
     for (const auto& dropin : args.dropins) options.dropins.emplace_back(dropin);
     options.causes = args.causes;
     options.run = run_options(setup, 0, args.cell_timeout_ms);
+    options.real = args.real;
+    options.reloads = args.reloads;
 
     const auto begin = std::chrono::steady_clock::now();
     check_supervisor_name(args.supervisor);
+    if (args.real && args.supervisor != "systemd")
+        throw InputError("--real", 0, "runs the unit's real daemon on the built-in private systemd only; "
+                                      "drop --supervisor " + args.supervisor);
     DrivenSupervisor driven(setup, args.supervisor, args.allow_host);
     CheckReport report = run_check(*driven.supervisor, setup.table, driven.expectations, setup.causes, options);
     report.matrix.wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
@@ -471,6 +478,15 @@ int main(int argc, char** argv) {
         ->default_val(30000);
     check_cmd->add_flag("-e,--evidence", check.evidence, "Show each answer's evidence");
     check_cmd->add_flag("--no-color", check.no_colour, "No colour even on a terminal");
+    check_cmd->add_flag("--real", check.real,
+                        "Run the unit's REAL daemon (its own ExecStart=, ExecReload=, ExecStop=, "
+                        "Environment= …) on the built-in private systemd instead of the fake httpd, "
+                        "one cause at a time. YOU are responsible for the unit being safe to run "
+                        "here (its ports, files and side effects); crashloop never touches the "
+                        "host's own services. Causes needing the daemon's cooperation are n/a");
+    check_cmd->add_option("--reloads", check.reloads,
+                          "--real: graceful reloads (ReloadUnit) to check when the unit has ExecReload=")
+        ->default_val(5);
 
     SoakArgs soak;
     auto* soak_cmd = app.add_subcommand("soak", "Reproduce the intermittent reload crash: seeded "

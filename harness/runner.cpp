@@ -115,7 +115,7 @@ class Runner {
             for (auto& cell : cells_)
                 if (cell->launched && !cell->done && Clock::now() >= cell->deadline)
                     finish_error(*cell, "no verdict within " + ms_text(options_.cell_deadline.count()) +
-                                            ": systemd last said " + cell->last_state + ", the fixture logged " +
+                                            ": " + supervisor_.name() + " last said " + cell->last_state + ", the fixture logged " +
                                             std::to_string(cell->last_incarnations) + " incarnation(s)");
         }
         report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin);
@@ -444,16 +444,16 @@ class Runner {
         switch (planned.kind) {
         case Outcome::Kind::exited:
             if (end.exec_main_code != CLD_EXITED || end.exec_main_status != planned.exit_code)
-                return "planned " + describe(planned) + ", systemd saw " + seen(end);
+                return "planned " + describe(planned) + ", " + supervisor_.name() + " saw " + seen(end);
             return "";
         case Outcome::Kind::killed:
             if (end.exec_main_code == CLD_EXITED || end.exec_main_status != planned.signal)
-                return "planned " + describe(planned) + ", systemd saw " + seen(end);
+                return "planned " + describe(planned) + ", " + supervisor_.name() + " saw " + seen(end);
             return "";
         case Outcome::Kind::timeout:
-            return end.result == "timeout" ? "" : "planned a timeout, systemd's Result=" + end.result;
+            return end.result == "timeout" ? "" : "planned a timeout, " + supervisor_.name() + "'s Result=" + end.result;
         case Outcome::Kind::watchdog:
-            return end.result == "watchdog" ? "" : "planned a watchdog, systemd's Result=" + end.result;
+            return end.result == "watchdog" ? "" : "planned a watchdog, " + supervisor_.name() + "'s Result=" + end.result;
         case Outcome::Kind::supervisor_stop:
             return "";
         }
@@ -493,7 +493,7 @@ class Runner {
         if (o.restarts != o.supervisor_restarts && !o.start_limit_hit) {
             cell.result.verdict = Verdict::error;
             cell.result.reason = "the fixture counted " + std::to_string(o.restarts) +
-                                 " restart(s), systemd's NRestarts=" + std::to_string(o.supervisor_restarts);
+                                 " restart(s), " + supervisor_.name() + "'s NRestarts=" + std::to_string(o.supervisor_restarts);
         } else if (auto mismatch = outcome_mismatch(cell); !mismatch.empty()) {
             cell.result.verdict = Verdict::error;
             cell.result.reason = "the fixture did not end as planned: " + mismatch;
@@ -504,7 +504,7 @@ class Runner {
             else if (cell.result.verdict == Verdict::fail)
                 cell.result.reason = std::string("the manual says it ") +
                                      (cell.result.expected_restarted ? "restarts" : "stays down") +
-                                     ", systemd " + (restarted ? "restarted it" : "left it down");
+                                     ", " + supervisor_.name() + " " + (restarted ? "restarted it" : "left it down");
         }
         finish(cell);
     }
@@ -516,9 +516,9 @@ class Runner {
             text += (i ? "→" : " ") + std::to_string(o.incarnations[i].pid);
         if (!o.incarnations.empty()) text += "; incarnation 1: " + o.incarnations[0].last_event;
         if (cell.first_end)
-            text += "; systemd saw " + seen(*cell.first_end) + ", Result=" + cell.first_end->result;
+            text += "; " + supervisor_.name() + " saw " + seen(*cell.first_end) + ", Result=" + cell.first_end->result;
         else if (o.restarted)
-            text += "; systemd's view of the first end was gone before it could be read";
+            text += "; " + supervisor_.name() + "'s view of the first end was gone before it could be read";
         if (cell.cause->trigger != Trigger::none)
             text += "; " + std::string(to_string(cell.cause->trigger)) + " job: " +
                     (cell.trigger_result.empty() ? "-" : cell.trigger_result);
@@ -542,7 +542,7 @@ class Runner {
         } catch (const InputError&) {
         }
         cell.result.observed.final_state = cell.last_state;
-        if (cell.result.evidence.empty()) cell.result.evidence = "systemd last said " + cell.last_state;
+        if (cell.result.evidence.empty()) cell.result.evidence = supervisor_.name() + " last said " + cell.last_state;
         for (const auto& retry : cell.retries) cell.result.evidence += "; " + retry;
         finish(cell);
     }

@@ -258,9 +258,11 @@ std::optional<char> unescape(std::string_view text, std::size_t& i) {
     }
 }
 
-// One command line of ExecStart= (config_parse_exec()): words split at
-// whitespace, quotes and C escapes removed, up to a lone ';'.
-std::vector<std::string> split_command(const Assignment& assignment) {
+// The words of a value, as systemd's extract_first_word() with
+// EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE splits them: at whitespace, quotes and C
+// escapes removed. `separators` marks each word that was a lone, unquoted ';'.
+std::vector<std::string> split_words(const Assignment& assignment, std::string_view what,
+                                     std::vector<bool>* separators) {
     const std::string_view text = assignment.value;
     std::vector<std::string> words;
     std::size_t start = 0;
@@ -274,7 +276,7 @@ std::vector<std::string> split_command(const Assignment& assignment) {
             ++end;
             if (c == '\\') {
                 auto escaped = unescape(text, end);
-                if (!escaped) refuse(assignment, "a command line with valid escapes");
+                if (!escaped) refuse(assignment, std::string(what) + " with valid escapes");
                 word += *escaped;
             } else if (quote != 0 && c == quote) {
                 quote = 0;
@@ -284,24 +286,63 @@ std::vector<std::string> split_command(const Assignment& assignment) {
                 word += c;
             }
         }
-        if (quote != 0) refuse(assignment, "a command line with its quotes closed");
-        if (text.substr(start, end - start) == ";") break; // "\\;" is a literal ';'
+        if (quote != 0) refuse(assignment, std::string(what) + " with its quotes closed");
+        if (separators) separators->push_back(text.substr(start, end - start) == ";"); // "\\;" is a literal ';'
         words.push_back(std::move(word));
         start = end;
     }
-    if (words.empty()) return words;
-
-    std::string& program = words.front();
-    const std::size_t prefixes = program.find_first_not_of("-@:+!");
-    const bool own_argv0 = program.substr(0, prefixes).find('@') != std::string::npos;
-    program.erase(0, std::min(prefixes, program.size()));
-    if (program.empty())
-        refuse(assignment, "a program after the ExecStart= prefixes (- @ : + ! !!)");
-    if (own_argv0) {
-        if (words.size() < 2) refuse(assignment, "an argv[0] after the program of an '@' command");
-        words.erase(words.begin() + 1);
-    }
     return words;
+}
+
+// The command lines of an ExecStart=, ExecReload= or ExecStop= (config_parse_exec()):
+// split at each lone ';', every program losing its prefixes.
+std::vector<std::vector<std::string>> split_commands(const Assignment& assignment,
+                                                    std::string_view key) {
+    std::vector<bool> separators;
+    std::vector<std::string> words = split_words(assignment, "a command line", &separators);
+    std::vector<std::vector<std::string>> commands(1);
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        if (separators[i]) {
+            if (!commands.back().empty()) commands.emplace_back();
+            continue;
+        }
+        commands.back().push_back(std::move(words[i]));
+    }
+    if (commands.back().empty()) commands.pop_back();
+
+    for (std::vector<std::string>& command : commands) {
+        std::string& program = command.front();
+        const std::size_t prefixes = program.find_first_not_of("-@:+!");
+        const bool own_argv0 = program.substr(0, prefixes).find('@') != std::string::npos;
+        program.erase(0, std::min(prefixes, program.size()));
+        if (program.empty())
+            refuse(assignment,
+                   "a program after the " + std::string(key) + "= prefixes (- @ : + ! !!)");
+        if (own_argv0) {
+            if (command.size() < 2)
+                refuse(assignment, "an argv[0] after the program of an '@' command");
+            command.erase(command.begin() + 1);
+        }
+    }
+    return commands;
+}
+
+// The first command line of an ExecStart=.
+std::vector<std::string> split_command(const Assignment& assignment) {
+    auto commands = split_commands(assignment, "ExecStart");
+    return commands.empty() ? std::vector<std::string>{} : std::move(commands.front());
+}
+
+// config_parse_environ(): "NAME=value" words; systemd drops a word without a
+// name and '=' with a warning, which would run the daemon without it, so here it is refused.
+void add_environment(std::vector<std::string>& environment, const Assignment& assignment) {
+    for (std::string& word : split_words(assignment, "an Environment= value", nullptr)) {
+        const std::size_t equals = word.find('=');
+        if (equals == std::string::npos || equals == 0)
+            throw InputError(assignment.file, assignment.line,
+                             "expected NAME=value assignments in Environment=, got '" + word + "'");
+        environment.push_back(std::move(word));
+    }
 }
 
 bool parse_boolean(const Assignment& assignment, std::string_view key) {
@@ -517,14 +558,33 @@ ServiceSettings service_settings(const UnitFile& unit) {
         note("KillMode", *kill_mode);
     }
 
+    for (const Assignment& reload : unit.list("Service", "ExecReload"))
+        for (auto& command : split_commands(reload, "ExecReload")) settings.exec_reload.push_back(std::move(command));
     if (auto reload = unit.last("Service", "ExecReload")) {
         settings.has_exec_reload = true;
         note("ExecReload", *reload);
     }
+    for (const Assignment& stop : unit.list("Service", "ExecStop"))
+        for (auto& command : split_commands(stop, "ExecStop")) settings.exec_stop.push_back(std::move(command));
     const std::optional<Assignment> exec_stop = unit.last("Service", "ExecStop");
     if (exec_stop) {
         settings.has_exec_stop = true;
         note("ExecStop", *exec_stop);
+    }
+
+    for (const Assignment& assignment : unit.list("Service", "Environment")) {
+        add_environment(settings.environment, assignment);
+        note("Environment", assignment);
+    }
+    for (const Assignment& assignment : unit.list("Service", "EnvironmentFile")) {
+        ServiceSettings::EnvironmentFile file;
+        file.may_be_missing = assignment.value.starts_with('-');
+        file.path = assignment.value.substr(file.may_be_missing ? 1 : 0);
+        if (file.path.empty() || file.path.front() != '/')
+            refuse(assignment, "an absolute path (with an optional leading '-') in EnvironmentFile=");
+        file.source = where(assignment);
+        settings.environment_files.push_back(std::move(file));
+        note("EnvironmentFile", assignment);
     }
 
     if (auto pid_file = unit.last("Service", "PIDFile")) {

@@ -47,6 +47,21 @@ struct ServiceSettings {
     // then its arguments. Prefixes (- @ : + ! !!) are stripped, and so is the
     // argv[0] an '@' names; $VARIABLES are left for the service's environment.
     std::vector<std::string> exec_start;
+    // Every ExecReload= / ExecStop= command in force, in the order systemd runs
+    // them (a line may hold several, split at a lone ';'), each unquoted as
+    // exec_start is. has_exec_reload / has_exec_stop say whether there is any.
+    std::vector<std::vector<std::string>> exec_reload, exec_stop;
+    // Environment=: "NAME=value" each, unquoted and unescaped, in the order
+    // assigned (a later NAME wins, as in systemd).
+    std::vector<std::string> environment;
+    // EnvironmentFile=: systemd reads these at every start, after Environment=
+    // (their values win); a leading '-' lets the file be missing.
+    struct EnvironmentFile {
+        std::string path;
+        bool may_be_missing = false;
+        std::string source; // "file:line"
+    };
+    std::vector<EnvironmentFile> environment_files;
     // Canonical key ("Restart", "TimeoutStartSec", "StartLimitIntervalSec" …) ->
     // "file:line" of the assignment in force; absent for defaults.
     std::map<std::string, std::string> sources;

@@ -10,6 +10,7 @@
 //
 // Every wait is on an event with a deadline: systemd's PropertiesChanged / JobRemoved signals
 // followed by a property read (a barrier), pidfds, and HTTP requests with a timeout.
+// The site (ServerRoot, config, port) is apache_site.hpp's, shared with check_real_test.cpp.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -42,147 +43,19 @@
 #include <thread>
 #include <vector>
 
+#include "apache_site.hpp"
 #include "private_systemd.hpp"
 #include "systemd_bus.hpp"
 
 using namespace crashloop;
+using namespace apache_site;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* kApache = "/usr/sbin/apache2";
-constexpr const char* kApachectl = "/usr/sbin/apachectl";
-constexpr const char* kModules = "/usr/lib/apache2/modules";
-constexpr const char* kUnit = "crashloop-apache2.service";
 constexpr auto kStepDeadline = 30s; // per awaited event; hitting one fails the test
-
-// ---- small RAII helpers -----------------------------------------------------------------
-
-class Fd {
-  public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
-// The test's own ServerRoot; removed with everything in it when the test ends.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "crashloop-apache-XXXXXX").string();
-        if (!mkdtemp(pattern.data()))
-            throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-        path_ = pattern;
-        // Apache's workers run as www-data and must reach the document root.
-        fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read |
-                                   fs::perms::group_exec | fs::perms::others_read |
-                                   fs::perms::others_exec);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
-
-int remaining_ms(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    return static_cast<int>(std::max<long long>(0, left.count()));
-}
-
-// Waits for `events` on fd until the deadline; false when it passed first.
-bool wait_fd(int fd, short events, Clock::time_point deadline) {
-    for (;;) {
-        pollfd p{fd, events, 0};
-        int n = poll(&p, 1, remaining_ms(deadline));
-        if (n > 0) return true;
-        if (n == 0) return false;
-        if (errno != EINTR) return false;
-    }
-}
-
-// A port on 127.0.0.1 that nothing listens on right now.
-uint16_t free_port() {
-    Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    if (fd.get() < 0 || bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &length) != 0)
-        throw std::runtime_error(std::string("finding a free port: ") + std::strerror(errno));
-    return ntohs(addr.sin_port);
-}
-
-// ---- HTTP: one GET, blocking with a timeout ---------------------------------------------
-
-struct HttpResult {
-    int status = 0;    // the status code, 0 when there was none
-    std::string error; // why there was none ("connection refused", "timed out" …)
-};
-
-HttpResult http_get(uint16_t port, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) return {0, std::string("socket: ") + std::strerror(errno)};
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        if (errno != EINPROGRESS) return {0, std::string("connect: ") + std::strerror(errno)};
-        if (!wait_fd(fd.get(), POLLOUT, deadline)) return {0, "connect: timed out"};
-        int error = 0;
-        socklen_t length = sizeof error;
-        getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-        if (error != 0) return {0, std::string("connect: ") + std::strerror(error)};
-    }
-    const std::string request =
-        "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: crashloop\r\n\r\n";
-    size_t sent = 0;
-    while (sent < request.size()) {
-        ssize_t n = send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (n > 0) {
-            sent += static_cast<size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno != EAGAIN) return {0, std::string("send: ") + std::strerror(errno)};
-        if (!wait_fd(fd.get(), POLLOUT, deadline)) return {0, "send: timed out"};
-    }
-    // HTTP/1.0: the server closes after the response; read it whole.
-    std::string response;
-    for (;;) {
-        char buffer[4096];
-        ssize_t n = recv(fd.get(), buffer, sizeof buffer, 0);
-        if (n > 0) {
-            response.append(buffer, static_cast<size_t>(n));
-            continue;
-        }
-        if (n == 0) break;
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN) return {0, std::string("recv: ") + std::strerror(errno)};
-        if (!wait_fd(fd.get(), POLLIN, deadline)) return {0, "response: timed out"};
-    }
-    int status = 0;
-    if (std::sscanf(response.c_str(), "HTTP/%*d.%*d %d", &status) != 1 || status == 0)
-        return {0, response.empty() ? "closed without a response" : "no status line"};
-    return {status, ""};
-}
 
 // Probes the server back to back from its own thread until stopped; only counts.
 class Prober {
@@ -233,119 +106,6 @@ class Prober {
     std::thread thread_; // last: starts once everything above exists
 };
 
-// ---- the test's own Apache: ServerRoot, envvars, config ---------------------------------
-
-struct ApacheSite {
-    fs::path root, pid_file, error_log;
-    uint16_t port = 0;
-
-    explicit ApacheSite(const fs::path& dir) : root(dir), port(free_port()) {
-        pid_file = root / "run" / "apache2.pid";
-        error_log = root / "log" / "error.log";
-        for (const char* sub : {"log", "htdocs"})
-            fs::create_directory(root / sub);
-        write(root / "htdocs" / "index.html", "crashloop: the real Apache answers\n");
-        // Running as root, Apache hands its workers to an unprivileged user.
-        std::string user = "www-data", group = "www-data";
-        if (!getpwnam("www-data")) user = "nobody", group = "nogroup";
-        // What /etc/apache2/envvars is for Debian's apachectl; the runtime and lock
-        // dirs are ours (the manager's /run is a private tmpfs, and not ours anyway).
-        const std::string run = (root / "run").string(), htdocs = (root / "htdocs").string();
-        std::string env = "# crashloop: the environment apachectl sources (APACHE_ENVVARS)\n";
-        env += "export APACHE_RUN_USER=" + user + "\n";
-        env += "export APACHE_RUN_GROUP=" + group + "\n";
-        env += "export APACHE_PID_FILE=" + pid_file.string() + "\n";
-        env += "export APACHE_RUN_DIR=" + run + "\n";
-        env += "export APACHE_LOCK_DIR=" + (root / "lock").string() + "\n";
-        env += "export APACHE_LOG_DIR=" + (root / "log").string() + "\n";
-        env += "export LANG=C\n";
-        write(root / "envvars", env);
-
-        const std::string modules = kModules;
-        std::string conf = "# crashloop's real-Apache test: its own ServerRoot, nothing of "
-                           "/etc/apache2.\n";
-        conf += "ServerRoot \"" + root.string() + "\"\n";
-        conf += "ServerName 127.0.0.1\n";
-        conf += "DefaultRuntimeDir ${APACHE_RUN_DIR}\n";
-        conf += "PidFile ${APACHE_PID_FILE}\n";
-        conf += "Mutex file:${APACHE_LOCK_DIR} default\n";
-        // notice: AH00060 (the parent's crash) and AH00493 (graceful restart) are logged.
-        conf += "ErrorLog ${APACHE_LOG_DIR}/error.log\nLogLevel notice\n";
-        conf += "Timeout 10\nKeepAlive Off\n";
-        conf += "User ${APACHE_RUN_USER}\nGroup ${APACHE_RUN_GROUP}\n";
-        // Debian's default MPM with Debian's mpm_event.conf.
-        conf += "LoadModule mpm_event_module " + modules + "/mod_mpm_event.so\n";
-        conf += "StartServers 2\nMinSpareThreads 25\nMaxSpareThreads 75\nThreadLimit 64\n"
-                "ThreadsPerChild 25\nMaxRequestWorkers 150\nMaxConnectionsPerChild 0\n";
-        conf += "LoadModule authz_core_module " + modules + "/mod_authz_core.so\n";
-        conf += "LoadModule dir_module " + modules + "/mod_dir.so\n";
-        conf += "LoadModule mime_module " + modules + "/mod_mime.so\n";
-        conf += fs::exists("/etc/mime.types") ? "TypesConfig /etc/mime.types\n"
-                                              : "TypesConfig /dev/null\n";
-        conf += "Listen 127.0.0.1:" + std::to_string(port) + "\n";
-        conf += "DocumentRoot \"" + htdocs + "\"\nDirectoryIndex index.html\n";
-        conf += "<Directory />\n    AllowOverride None\n    Require all denied\n</Directory>\n";
-        conf += "<Directory \"" + htdocs + "\">\n    Require all granted\n</Directory>\n";
-        write(root / "apache2.conf", conf);
-    }
-
-    // Debian's apache2.service with the operator's override, in our ServerRoot.
-    ServiceSpec unit() const {
-        ServiceSpec s;
-        s.name = kUnit;
-        s.description = "crashloop: Debian's apache2.service + override Restart=on-failure";
-        s.type = "forking";
-        s.restart = RestartValue::on_failure;
-        s.exec_start = {kApachectl, "start"};
-        s.exec_stop = {kApachectl, "graceful-stop"};
-        s.exec_reload = {kApachectl, "graceful"};
-        s.kill_mode = "mixed";
-        // Debian's unit has no PIDFile= and lets systemd guess; Apache's own PidFile
-        // makes the main pid certain (and is in our dir, not /run/apache2).
-        s.pid_file = pid_file.string();
-        s.environment = {"APACHE_STARTED_BY_SYSTEMD=true", // as Debian's unit sets
-                         "APACHE_CONFDIR=" + root.string(),
-                         "APACHE_ENVVARS=" + (root / "envvars").string()};
-        return s;
-    }
-
-    std::optional<pid_t> pid_in_file() const {
-        std::ifstream in(pid_file);
-        long pid = 0;
-        if (!(in >> pid) || pid <= 0) return std::nullopt;
-        return static_cast<pid_t>(pid);
-    }
-
-    // The last lines of Apache's error log, for failure messages.
-    std::string error_log_tail(size_t lines = 15) const {
-        std::ifstream in(error_log);
-        std::deque<std::string> last;
-        for (std::string line; std::getline(in, line);) {
-            last.push_back(line);
-            if (last.size() > lines) last.pop_front();
-        }
-        std::string text = "\n  " + error_log.string() + (last.empty() ? " (empty)" : ":");
-        for (const auto& line : last)
-            text += "\n    " + line;
-        return text;
-    }
-
-    // How many lines of Apache's error log carry this message id ("AH00493").
-    int logged(const std::string& id) const {
-        std::ifstream in(error_log);
-        int count = 0;
-        for (std::string line; std::getline(in, line);)
-            if (line.find(id) != std::string::npos) ++count;
-        return count;
-    }
-
-  private:
-    static void write(const fs::path& path, const std::string& text) {
-        std::ofstream out(path);
-        out << text;
-        if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
-    }
-};
 
 std::string describe(const ServiceState& s) {
     return s.state() + " Result=" + s.result + " MainPID=" + std::to_string(s.main_pid) +

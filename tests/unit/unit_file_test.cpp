@@ -399,6 +399,11 @@ TEST(ShippedUnits, debian_apache2_forks_and_restarts_on_abort) {
     EXPECT_EQ(settings.kill_signal, SIGTERM);
     EXPECT_EQ(settings.pid_file, "") << "Debian's unit sets no PIDFile=";
     EXPECT_EQ(settings.exec_start, (std::vector<std::string>{"/usr/sbin/apachectl", "start"}));
+    EXPECT_EQ(settings.exec_reload,
+              (std::vector<std::vector<std::string>>{{"/usr/sbin/apachectl", "graceful"}}));
+    EXPECT_EQ(settings.exec_stop,
+              (std::vector<std::vector<std::string>>{{"/usr/sbin/apachectl", "graceful-stop"}}));
+    EXPECT_EQ(settings.environment, std::vector<std::string>{"APACHE_STARTED_BY_SYSTEMD=true"});
 }
 
 TEST(ServiceSettings, defaults_without_any_setting) {
@@ -500,6 +505,64 @@ TEST(ServiceSettings, exec_start_is_unquoted_and_loses_its_prefixes) {
     EXPECT_EQ(settings.exec_start, std::vector<std::string>{"/bin/new"});
 }
 
+TEST(ServiceSettings, exec_reload_and_exec_stop_keep_every_command_in_order) {
+    ServiceSettings settings =
+        settings_of("[Service]\nExecStart=/bin/true\n"
+                    "ExecReload=-/usr/sbin/apachectl graceful\n"
+                    "ExecReload=/bin/kill -HUP $MAINPID ; /bin/echo \"reloaded it\"\n"
+                    "ExecStop=/usr/sbin/apachectl graceful-stop\n");
+    EXPECT_TRUE(settings.has_exec_reload);
+    EXPECT_EQ(settings.exec_reload,
+              (std::vector<std::vector<std::string>>{{"/usr/sbin/apachectl", "graceful"},
+                                                     {"/bin/kill", "-HUP", "$MAINPID"},
+                                                     {"/bin/echo", "reloaded it"}}));
+    EXPECT_EQ(settings.exec_stop,
+              (std::vector<std::vector<std::string>>{{"/usr/sbin/apachectl", "graceful-stop"}}));
+
+    settings = settings_of("[Service]\nExecStart=/bin/true\nExecReload=/bin/old\n",
+                           "[Service]\nExecReload=\nExecReload=/bin/new\nExecStop=\n");
+    EXPECT_EQ(settings.exec_reload, (std::vector<std::vector<std::string>>{{"/bin/new"}}))
+        << "an empty ExecReload= drops those before it";
+    EXPECT_TRUE(settings.exec_stop.empty());
+    EXPECT_FALSE(settings.has_exec_stop);
+
+    settings = settings_of("[Service]\nExecStart=/bin/true\n");
+    EXPECT_TRUE(settings.exec_reload.empty());
+    EXPECT_TRUE(settings.exec_stop.empty());
+}
+
+TEST(ServiceSettings, environment_is_unquoted_in_order_and_resets) {
+    ServiceSettings settings =
+        settings_of("[Service]\nExecStart=/bin/true\n"
+                    "Environment=APACHE_STARTED_BY_SYSTEMD=true\n"
+                    "Environment=\"A=one two\" B=x\\sy 'C=it''s'\n",
+                    "[Service]\nEnvironment=A=three\n");
+    EXPECT_EQ(settings.environment,
+              (std::vector<std::string>{"APACHE_STARTED_BY_SYSTEMD=true", "A=one two", "B=x y",
+                                        "C=its", "A=three"}));
+    EXPECT_NE(settings.sources.at("Environment").find("override.conf:2"), std::string::npos);
+
+    settings = settings_of("[Service]\nExecStart=/bin/true\nEnvironment=A=1\n",
+                           "[Service]\nEnvironment=\nEnvironment=B=2\n");
+    EXPECT_EQ(settings.environment, std::vector<std::string>{"B=2"});
+
+    EXPECT_TRUE(settings_of("[Service]\nExecStart=/bin/true\n").environment.empty());
+}
+
+TEST(ServiceSettings, environment_files_keep_their_optional_mark) {
+    const ServiceSettings settings =
+        settings_of("[Service]\nExecStart=/bin/true\nEnvironmentFile=/etc/default/web\n"
+                    "EnvironmentFile=-/etc/sysconfig/web\n");
+    ASSERT_EQ(settings.environment_files.size(), 2u);
+    EXPECT_EQ(settings.environment_files[0].path, "/etc/default/web");
+    EXPECT_FALSE(settings.environment_files[0].may_be_missing);
+    EXPECT_EQ(settings.environment_files[1].path, "/etc/sysconfig/web");
+    EXPECT_TRUE(settings.environment_files[1].may_be_missing);
+    EXPECT_EQ(settings.environment_files[1].source.substr(
+                  settings.environment_files[1].source.rfind(':')),
+              ":4");
+}
+
 TEST(ServiceSettings, type_is_inferred_as_systemd_does) {
     EXPECT_EQ(settings_of("[Service]\nExecStart=/bin/true\n").type, "simple");
     EXPECT_EQ(settings_of("[Service]\nExecStart=/bin/true\nBusName=org.example.Web\n").type,
@@ -562,6 +625,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadValueCase{"second_exec_start", "[Service]\nExecStart=/bin/second\n", 2,
                      "expected one ExecStart= only (systemd refuses more than one unless "
                      "Type=oneshot; an empty ExecStart= first clears the list), got '/bin/second'"},
+        BadValueCase{"environment", "[Service]\nEnvironment=A=1 just-a-word\n", 2,
+                     "expected NAME=value assignments in Environment=, got 'just-a-word'"},
+        BadValueCase{"environment_quote", "[Service]\nEnvironment=\"A=1\n", 2,
+                     "expected an Environment= value with its quotes closed, got '\"A=1'"},
+        BadValueCase{"environment_file", "[Service]\nEnvironmentFile=-relative/env\n", 2,
+                     "expected an absolute path (with an optional leading '-') in "
+                     "EnvironmentFile=, got '-relative/env'"},
+        BadValueCase{"exec_reload_prefixes_only", "[Service]\nExecReload=-@\n", 2,
+                     "expected a program after the ExecReload= prefixes (- @ : + ! !!), got '-@'"},
         BadValueCase{"oneshot_always", "[Service]\nType=oneshot\nRestart=always\n", 3,
                      "expected a Restart= other than always or on-success on a Type=oneshot "
                      "service (systemd refuses it), got 'always'"}),

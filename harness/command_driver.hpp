@@ -1,0 +1,92 @@
+#pragma once
+// The engine behind every supervisor driven by command lines: `systemctl:PATH`
+// (systemctl_driver.cpp: its templates) and `exec:FILE` (exec_driver.cpp: the
+// templates read from a TOML file). A driver here is a CommandSet: one
+// /bin/sh -c template per operation, with placeholders that are substituted
+// shell-quoted:
+//
+//   {name}        the service's name               crashloop-on-failure-sigabrt.service
+//   {unit_file}   its unit file, written by us     <unit_dir>/<name>
+//   {unit_dir}    the folder of unit files         (also exported as $SYSTEMD_UNIT_PATH)
+//   {events_dir}  where the fake httpd logs         the services' --events folder
+//   {signal}      kill only: the signal's name      SIGABRT
+//   {names}       state only: every name asked, as separate words
+//
+// `$VAR` and `${VAR}` are the shell's, not placeholders. Every command runs
+// inside the run's Jail (jail.hpp), so whatever it starts dies with the run.
+//
+// How the engine keeps the Supervisor contract (supervisor.hpp):
+// - start writes the unit file (unit_file_writer.hpp), runs `install` once (if
+//   any), then `start`; every command is a child process watched through its
+//   pidfd and pipes, never waited for in a blocking call, and each Done runs
+//   from wait() once the command has exited: a non-zero status is an error
+//   carrying the command's stderr.
+// - stop and reload each answer with a job of their own, which ends (through
+//   on_job_done, "done" or "failed") when the command exits.
+// - `state` prints systemctl-show blocks (key=value lines, one block per
+//   name, in order, blank lines between); state() runs it afresh after the call,
+//   which makes its answer a confirmed read.
+// - Command-line supervisors announce nothing, so wait() polls `state` for
+//   every started service every kPollInterval (one run at a time: under load
+//   the interval stretches to how long a run takes) and calls on_change for
+//   the ones that changed, and again for each one still running: without
+//   readiness notification, "running" comes a moment before the service is up,
+//   and nothing else would say when it is.
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "supervisor.hpp"
+
+namespace crashloop {
+
+// How often wait() reads the state of the services it runs. A supervisor
+// shows how a process ended only between the exit and the restart
+// (RestartSec=, 100 ms by default): a quarter of that catches it.
+inline constexpr std::chrono::milliseconds kPollInterval{25};
+
+struct CommandSet {
+    std::string name;    // name(): picks the expectation file
+    std::string version; // its first line of output is version()
+    std::string install; // optional: run once per service before its first start
+    std::string start, stop, reload, kill, state;
+    std::map<std::string, std::string> not_supported; // cause id → why that cell is n/a
+    std::string source; // "systemctl:/usr/bin/x", "my.toml": where the templates came from
+};
+
+std::unique_ptr<Supervisor> make_command_driver(CommandSet commands, const DriverContext& context);
+
+// `systemctl:PATH`: the verbs of systemctl(1) on PATH (systemctl_driver.cpp).
+CommandSet systemctl_commands(const std::filesystem::path& program);
+// `exec:FILE`: the templates of a TOML file (exec_driver.cpp); scenarios names
+// the folder whose causes.toml the [not_supported] ids are checked against.
+// Throws InputError naming the file and line.
+CommandSet load_exec_commands(const std::filesystem::path& file,
+                              const std::filesystem::path& scenarios);
+
+// --- the pieces, exposed for tests ---------------------------------------------
+
+// 'text' for /bin/sh, with ' written as '\''.
+std::string shell_quote(std::string_view text);
+
+// The placeholders a template may use, by operation (see above).
+enum class Operation { version, install, start, stop, reload, kill, state };
+std::string_view to_string(Operation operation);
+// The placeholder names a template uses that its operation does not know:
+// empty when the template is good.
+std::vector<std::string> unknown_placeholders(std::string_view templ, Operation operation);
+// The template with each {placeholder} replaced by its value, shell-quoted;
+// {names} by every name, each quoted, separated by spaces.
+std::string expand(std::string_view templ, const std::map<std::string, std::string>& values,
+                   const std::vector<std::string>& names = {});
+
+// `systemctl show` output → one state per name, in order. Throws
+// SupervisorError when the blocks do not match the names.
+std::vector<ServiceState> parse_show(std::string_view output,
+                                     const std::vector<std::string>& names);
+
+} // namespace crashloop

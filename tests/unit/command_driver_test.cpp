@@ -1,0 +1,171 @@
+// The command-line drivers without a supervisor: exec:FILE's loader refuses a
+// bad file naming its line, templates expand shell-quoted, and `systemctl show`
+// output maps onto ServiceState.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "command_driver.hpp"
+#include "input_error.hpp"
+#include "temp_dir.hpp"
+
+namespace crashloop {
+namespace {
+
+const std::filesystem::path scenarios = CRASHLOOP_SCENARIOS_DIR;
+
+const std::string good = "name = \"mine\"\n"                // 1
+                         "version = \"mine --version\"\n"   // 2
+                         "start = \"mine start {name}\"\n"  // 3
+                         "stop = \"mine stop {name}\"\n"    // 4
+                         "state = \"mine show {names}\"\n"; // 5
+
+// The InputError a file makes, as "line: message" ("" if it loads).
+std::string refusal(const std::string& text) {
+    TempDir dir;
+    const auto file = dir.write("mine.toml", text);
+    try {
+        load_exec_commands(file, scenarios);
+    } catch (const InputError& e) {
+        EXPECT_EQ(e.file(), file.string());
+        return std::to_string(e.line()) + ": " + e.what();
+    }
+    return "";
+}
+
+TEST(ExecFile, the_shipped_example_loads) {
+    const CommandSet c = load_exec_commands(scenarios / "supervisors" / "planted.toml", scenarios);
+    EXPECT_EQ(c.name, "planted-systemctl");
+    EXPECT_FALSE(c.install.empty());
+    EXPECT_FALSE(c.kill.empty());
+    EXPECT_EQ(c.not_supported.count("watchdog"), 1u);
+}
+
+TEST(ExecFile, a_minimal_file_loads_without_the_optional_commands) {
+    EXPECT_EQ(refusal(good), "");
+    TempDir dir;
+    const CommandSet c = load_exec_commands(dir.write("mine.toml", good), scenarios);
+    EXPECT_EQ(c.start, "mine start {name}");
+    EXPECT_TRUE(c.reload.empty());
+    EXPECT_TRUE(c.kill.empty());
+    EXPECT_TRUE(c.install.empty());
+}
+
+TEST(ExecFile, a_missing_command_is_named) {
+    const std::string text =
+        "name = \"mine\"\nversion = \"v\"\nstart = \"s {name}\"\nstate = \"x {names}\"\n";
+    EXPECT_NE(refusal(text).find("expected a key 'stop'"), std::string::npos) << refusal(text);
+}
+
+TEST(ExecFile, a_typo_in_a_key_is_refused_on_its_line) {
+    const std::string r = refusal(good + "relaod = \"mine reload {name}\"\n");
+    EXPECT_EQ(r.rfind("6: ", 0), 0u) << r;
+    EXPECT_NE(r.find("got 'relaod'"), std::string::npos) << r;
+}
+
+TEST(ExecFile, a_command_must_be_a_non_empty_string) {
+    std::string r = refusal(good + "kill = 9\n");
+    EXPECT_EQ(r.rfind("6: ", 0), 0u) << r;
+    EXPECT_NE(r.find("expected a non-empty string in kill, got 9"), std::string::npos) << r;
+    r = refusal(good + "reload = \"\"\n");
+    EXPECT_NE(r.find("expected a non-empty string in reload"), std::string::npos) << r;
+}
+
+TEST(ExecFile, an_unknown_placeholder_is_refused_on_its_line) {
+    const std::string r = refusal(good + "reload = \"mine reload {nmae}\"\n");
+    EXPECT_EQ(r.rfind("6: ", 0), 0u) << r;
+    EXPECT_NE(r.find("got {nmae}"), std::string::npos) << r;
+}
+
+TEST(ExecFile, a_placeholder_of_another_command_is_refused) {
+    std::string r = refusal(good + "reload = \"mine reload {signal} {name}\"\n");
+    EXPECT_NE(r.find("got {signal}"), std::string::npos) << r;
+    r = refusal("name = \"mine\"\nversion = \"v\"\nstart = \"s {names}\"\nstop = \"s {name}\"\n"
+                "state = \"x {names}\"\n");
+    EXPECT_EQ(r.rfind("3: ", 0), 0u) << r;
+    EXPECT_NE(r.find("got {names}"), std::string::npos) << r;
+}
+
+TEST(ExecFile, shell_variables_are_not_placeholders) {
+    EXPECT_EQ(refusal(good + "kill = \"${MINE:-mine} kill -s {signal} {name}\"\n"), "");
+}
+
+TEST(ExecFile, not_supported_needs_known_cause_ids_and_reasons) {
+    std::string r = refusal(good + "[not_supported]\nwatchdgo = \"no watchdog\"\n");
+    EXPECT_EQ(r.rfind("7: ", 0), 0u) << r;
+    EXPECT_NE(r.find("expected a cause id of causes.toml in [not_supported], got 'watchdgo'"),
+              std::string::npos)
+        << r;
+    r = refusal(good + "[not_supported]\nwatchdog = true\n");
+    EXPECT_EQ(r.rfind("7: ", 0), 0u) << r;
+    EXPECT_NE(r.find("expected a reason"), std::string::npos) << r;
+    r = refusal(good + "not_supported = \"watchdog\"\n");
+    EXPECT_NE(r.find("expected a table [not_supported]"), std::string::npos) << r;
+}
+
+TEST(ExecFile, bad_toml_and_a_missing_file_are_input_errors) {
+    std::string r = refusal(good + "stop = \"twice\"\n");
+    EXPECT_NE(r.find("expected valid TOML"), std::string::npos) << r;
+    EXPECT_THROW(load_exec_commands("/nonexistent/mine.toml", scenarios), InputError);
+}
+
+TEST(CommandTemplates, placeholders_expand_shell_quoted) {
+    const std::map<std::string, std::string> values = {{"name", "it's a.service"},
+                                                       {"unit_dir", "/tmp/u"}};
+    EXPECT_EQ(expand("x start {name} --dir={unit_dir}", values),
+              "x start 'it'\\''s a.service' --dir='/tmp/u'");
+    EXPECT_EQ(expand("x show {names}", {}, {"a.service", "b c.service"}),
+              "x show 'a.service' 'b c.service'");
+    EXPECT_EQ(expand("echo ${HOME} {x", values), "echo ${HOME} {x");
+    EXPECT_EQ(shell_quote(""), "''");
+}
+
+TEST(CommandTemplates, the_systemctl_driver_is_its_templates) {
+    const CommandSet c = systemctl_commands("/opt/my tools/mysystemctl");
+    EXPECT_EQ(c.name, "mysystemctl");
+    EXPECT_EQ(expand(c.kill, {{"name", "a.service"}, {"signal", "SIGABRT"}}),
+              "'/opt/my tools/mysystemctl' kill -s 'SIGABRT' --kill-whom=main 'a.service'");
+    for (auto [templ, operation] : {std::pair{c.version, Operation::version},
+                                    {c.install, Operation::install},
+                                    {c.start, Operation::start},
+                                    {c.stop, Operation::stop},
+                                    {c.reload, Operation::reload},
+                                    {c.kill, Operation::kill},
+                                    {c.state, Operation::state}})
+        EXPECT_TRUE(unknown_placeholders(templ, operation).empty()) << templ;
+}
+
+TEST(ShowOutput, blocks_map_to_the_names_in_order) {
+    const std::string output = "ActiveState=activating\nSubState=auto-restart\nResult=signal\n"
+                               "MainPID=0\nNRestarts=0\nExecMainCode=2\nExecMainStatus=6\nJob=\n"
+                               "\n"
+                               "ActiveState=active\nSubState=running\nResult=success\n"
+                               "MainPID=1234\nNRestarts=1\nExecMainCode=0\nExecMainStatus=0\n"
+                               "Job=17 /org/freedesktop/systemd1/job/17\n";
+    const auto states = parse_show(output, {"a.service", "b.service"});
+    ASSERT_EQ(states.size(), 2u);
+    EXPECT_EQ(states[0].state(), "activating/auto-restart");
+    EXPECT_EQ(states[0].exec_main_code, 2);
+    EXPECT_EQ(states[0].exec_main_status, 6);
+    EXPECT_EQ(states[0].job_id, 0u);
+    EXPECT_EQ(states[1].main_pid, 1234u);
+    EXPECT_EQ(states[1].n_restarts, 1u);
+    EXPECT_EQ(states[1].job_id, 17u);
+}
+
+TEST(ShowOutput, a_job_that_is_not_a_number_is_still_a_job) {
+    EXPECT_EQ(parse_show("Job=start\n", {"a"})[0].job_id, 1u);
+    EXPECT_EQ(parse_show("Job=0\n", {"a"})[0].job_id, 0u);
+}
+
+TEST(ShowOutput, output_that_does_not_match_the_names_is_an_error) {
+    EXPECT_THROW(parse_show("ActiveState=active\n", {"a", "b"}), SupervisorError);
+    EXPECT_THROW(parse_show("ActiveState=active\n\nActiveState=active\n", {"a"}), SupervisorError);
+    EXPECT_THROW(parse_show("Id=b\nActiveState=active\n", {"a"}), SupervisorError);
+    EXPECT_THROW(parse_show("MainPID=many\n", {"a"}), SupervisorError);
+    EXPECT_THROW(parse_show("just words\n", {"a"}), SupervisorError);
+}
+
+} // namespace
+} // namespace crashloop
