@@ -648,7 +648,10 @@ class SupervisordDriver final : public Supervisor {
         const StopSent sent = send_stop(*p, error);
         if (sent == StopSent::at_respawn) return; // it exited again: the next spawn, then
         p->stop_at_spawn = false;
-        if (sent == StopSent::stopping) return drain_log(), void(); // over at "stopped:"
+        if (sent == StopSent::stopping) { // over at "stopped:"
+            drain_log();
+            return;
+        }
         if (!error.empty()) logger()->warn("{}", error);
         end_stop_job(*p, error.empty() ? "done" : "failed");
     }

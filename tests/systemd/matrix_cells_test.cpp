@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 
+#include "../cell_params.hpp"
 #include "exit_cause.hpp"
 #include "expectations.hpp"
 #include "private_systemd.hpp"
@@ -15,29 +16,9 @@
 #include "supervisor.hpp"
 
 using namespace crashloop;
-
-namespace crashloop {
-// ctest shows the parameter: "on-abort", not "4-byte object <05-00 00-00>".
-void PrintTo(RestartValue value, std::ostream* out) { *out << to_string(value); }
-} // namespace crashloop
+using namespace cell_params;
 
 namespace {
-
-const std::vector<ExitCause>& causes() {
-    static const std::vector<ExitCause> all = load_exit_causes(scenarios_dir() / "causes.toml");
-    return all;
-}
-
-std::vector<std::string> cause_ids() {
-    std::vector<std::string> ids;
-    for (const auto& cause : causes()) ids.push_back(cause.id);
-    return ids;
-}
-
-std::string identifier(std::string text) {
-    std::replace(text.begin(), text.end(), '-', '_');
-    return text;
-}
 
 class Cell : public ::testing::TestWithParam<std::tuple<RestartValue, std::string>> {};
 
