@@ -40,4 +40,14 @@ scenarios; printf '\n[[deviation]]\ncause = "stop"\nrestart = "sometimes"\nresta
 line=$(grep -n '"sometimes"' "$work/s/expectations/systemd-252.toml" | cut -d: -f1)
 expect bad-expectation "systemd-252.toml:$line:" -- --scenarios "$work/s" matrix --cause exit-0 --restart no
 
+# Supervisors: named wrongly, or not allowed, before anything starts.
+expect host-needs-allow "--allow-host" -- matrix --supervisor systemd-host
+expect systemctl-needs-path "needs an argument" -- matrix --supervisor systemctl
+expect compare-needs-two "at least two" -- compare --supervisor systemd
+expect compare-no-junit "no junit" -- compare --supervisor systemd --supervisor supervisord --format junit
+expect exec-missing-file "nowhere.toml" -- matrix --supervisor exec:"$work/nowhere.toml"
+printf 'name = "x"\nversion = "true"\nstart = "true"\nstop = "true"\nreload = "true"\nkill = "true"\nstate = "true {nonsense}"\n' >"$work/bad-exec.toml"
+expect exec-bad-placeholder "bad-exec.toml:7:" -- matrix --supervisor exec:"$work/bad-exec.toml"
+expect real-only-built-in "--real" -- check "$root/scenarios/units/httpd.service" --real --supervisor supervisord
+
 [ $failures -eq 0 ] && echo "all bad inputs rejected cleanly" || exit 1

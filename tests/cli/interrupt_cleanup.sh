@@ -20,13 +20,14 @@ keeper_cgroup() { # the keeper's own cgroup in the name=systemd (or unified) hie
 keeper_moved() { cg=$(keeper_cgroup "$1"); cg=${cg%/init.scope}; [[ $cg == */crashloop-$1 ]]; }
 tree_pids() { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u; }
 # Halfway: the fixtures of at least ten cells have written their event logs.
-fixtures_running() { [ "$(ls /proc/"$keeper"/root/run/crashloop/events/ 2>/dev/null | grep -c 'crashloop\|\.log$')" -ge 10 ]; }
-gone() { for p in $pids; do [ -d /proc/"$p" ] && return 1; done; [ ! -d "$cg" ]; }
+# (the built-in systemd's are in its private /run; a jailed supervisor's in the jail's dir)
+fixtures_running() { [ "$(ls /proc/"$keeper"/root/run/crashloop/events/ /tmp/crashloop-jail-"$keeper"/events/ 2>/dev/null | grep -c '\.log$')" -ge 10 ]; }
+gone() { for p in $pids; do [ -d /proc/"$p" ] && return 1; done; [ ! -d "$cg" ] && [ ! -d /tmp/crashloop-jail-"$keeper" ]; }
 
-run_case() { # run_case NAME SIGNAL EXPECTED_EXIT JOBS
-  local name=$1 signal=$2 expected=$3 jobs=$4
+run_case() { # run_case NAME SIGNAL EXPECTED_EXIT JOBS [SUPERVISOR]
+  local name=$1 signal=$2 expected=$3 jobs=$4 supervisor=${5:-systemd}
   # Four cells at a time: long enough (seconds) to be interrupted halfway.
-  "$crashloop" matrix --jobs "$jobs" --format json >"$work/out" 2>"$work/err" &
+  "$crashloop" matrix --supervisor "$supervisor" --jobs "$jobs" --format json >"$work/out" 2>"$work/err" &
   local pid=$!
   wait_for 30 pgrep -P $pid -f crashloop-sandbox >/dev/null || { echo "FAIL $name: no keeper"; failures=$((failures+1)); return; }
   keeper=$(pgrep -P $pid -f crashloop-sandbox)
@@ -54,4 +55,9 @@ run_case() { # run_case NAME SIGNAL EXPECTED_EXIT JOBS
 [ -z "${ONLY_INTERRUPTS:-}" ] && run_case normal-end none 0 0
 run_case ctrl-c INT 130 4
 run_case sigkill KILL 137 4
+# A supervisor in a jail (its own supervisord, its programs) goes the same way.
+if command -v supervisord >/dev/null; then
+  run_case supervisord-ctrl-c INT 130 4 supervisord
+  run_case supervisord-sigkill KILL 137 4 supervisord
+fi
 [ $failures -eq 0 ] && echo "nothing outlived any run" || exit 1
