@@ -173,7 +173,17 @@ bool is_zombie(pid_t pid) {
 
 // Kills every process in the tree but ourselves and waits (on pidfds, with a
 // deadline) until they are gone. Returns false when something survived.
+// Whether /proc/PID/cgroup names the cgroup `name` (or one below it).
+bool in_cgroup(pid_t pid, const std::string& name) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.find("/" + name + "/") != std::string::npos || line.ends_with("/" + name)) return true;
+    return false;
+}
+
 bool empty_tree(const std::string& dir, long long deadline_ms) {
+    const std::string name = dir.substr(dir.rfind('/') + 1);
     for (;;) {
         std::vector<int> pidfds;
         // Our own child (the manager) must be reaped to leave the cgroup.
@@ -181,9 +191,16 @@ bool empty_tree(const std::string& dir, long long deadline_ms) {
         }
         for (pid_t pid : pids_under(dir)) {
             if (pid == getpid() || is_zombie(pid)) continue;
+            // The pidfd pins the process; checked in the cgroup only after it is
+            // open, so a pid recycled since the listing is never signalled.
             int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-            kill(pid, SIGKILL);
-            if (fd >= 0) pidfds.push_back(fd);
+            if (fd < 0) continue; // gone already
+            if (!in_cgroup(pid, name)) {
+                close(fd);
+                continue;
+            }
+            syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
+            pidfds.push_back(fd);
         }
         if (pidfds.empty()) return true;
         for (int fd : pidfds) {
