@@ -32,6 +32,9 @@ using Clock = std::chrono::steady_clock;
 // judged to have handled it and lived on (see run_signal()).
 constexpr std::chrono::seconds kCaughtSignalWindow{3};
 
+// systemd's DefaultTimeoutStopSec=, for a unit that sets none.
+constexpr std::chrono::seconds kDefaultTimeoutStop{90};
+
 std::shared_ptr<spdlog::logger> logger() {
     static auto log = [] {
         auto existing = spdlog::get("harness");
@@ -465,7 +468,7 @@ class RealRunner {
         s.restart_sec = u.restart_sec;
         // The manager's defaults where the unit sets none (DefaultTimeoutStartSec= & co.).
         s.timeout_start = u.timeout_start.value_or(std::chrono::seconds(90));
-        s.timeout_stop = u.timeout_stop.value_or(std::chrono::seconds(90));
+        s.timeout_stop = u.timeout_stop.value_or(kDefaultTimeoutStop);
         if (u.watchdog) s.watchdog = *u.watchdog;
         s.exec_start = u.exec_start;
         if (!u.exec_reload.empty()) s.exec_reload = u.exec_reload.front();
@@ -768,7 +771,15 @@ class RealRunner {
         }
         logger()->debug("{}: {} ({})", unit_, to_string(cell.verdict), cell.evidence);
         recording_ends_ = false;
-        const auto deadline = Clock::now() + options_.run.cell_deadline;
+        // A daemon's own stop (Apache's graceful-stop) may take as long as the
+        // unit allows: systemd ends it by TimeoutStopSec=, then once more for
+        // the final SIGKILL. That, not the cell's deadline, bounds the clean-up.
+        const auto stop_timeout = settings_.timeout_stop.value_or(kDefaultTimeoutStop);
+        const auto deadline =
+            Clock::now() + (stop_timeout == infinite_time
+                                ? Clock::duration(options_.run.cell_deadline)
+                                : std::max<Clock::duration>(options_.run.cell_deadline,
+                                                            2 * stop_timeout + std::chrono::seconds(10)));
         std::optional<ServiceState> s = snapshot(deadline);
         if (s && !down(*s)) {
             const std::string result = run_job(

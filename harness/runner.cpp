@@ -119,8 +119,14 @@ class Runner {
                                             std::to_string(cell->last_incarnations) + " incarnation(s)");
         }
         report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin);
-        // Stopping is asynchronous; let the manager take the last stops before
-        // the sandbox goes (its teardown kills whatever is left anyway).
+        // Our stops are asynchronous, and a driver may only send them from
+        // wait(): the last cells' stops must go out before the supervisor does.
+        const auto stops_deadline = Clock::now() + std::chrono::seconds(10);
+        while (stops_pending_ > 0 && Clock::now() < stops_deadline)
+            if (supervisor_.wait(stops_deadline, options_.interrupt_fd)) throw Interrupted();
+        if (stops_pending_ > 0)
+            logger()->warn("{} of the run's stops unanswered after 10 s; the supervisor's teardown ends them",
+                           stops_pending_);
         for (auto& cell : cells_) report.cells.push_back(cell->result);
         return report;
     }
@@ -139,6 +145,7 @@ class Runner {
     std::deque<size_t> queue_;
     std::map<std::string, Cell*> by_job_, by_unit_;
     size_t in_flight_ = 0;
+    int stops_pending_ = 0;
     size_t remaining_ = 0;
 
     static bool timing_sensitive(const ExitCause& cause) {
@@ -184,7 +191,7 @@ class Runner {
     // The start timed out before the trigger: not the cell's subject, so the
     // cell starts over as a new unit with twice the timeout.
     void run_again(Cell& cell, const ServiceState& s) {
-        supervisor_.stop(cell.unit, [](const std::string&, const std::string&) {});
+        stop_unit(cell.unit);
         by_unit_.erase(cell.unit);
         cell.retries.push_back("attempt " + std::to_string(cell.attempt) + " with TimeoutStartSec=" +
                                ms_text(start_timeout(cell).count()) + " ended at start (" + s.state() +
@@ -547,6 +554,12 @@ class Runner {
         finish(cell);
     }
 
+    // Counted, so that run() can see the last ones through.
+    void stop_unit(const std::string& unit) {
+        ++stops_pending_;
+        supervisor_.stop(unit, while_alive([this](const std::string&, const std::string&) { --stops_pending_; }));
+    }
+
     // The supervisor cannot run this cell at all: n/a, with what it lacks.
     void finish_not_applicable(Cell& cell, const std::string& missing) {
         cell.result.verdict = Verdict::not_applicable;
@@ -564,7 +577,7 @@ class Runner {
         cell.result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cell.started);
         logger()->debug("{}: {} ({})", cell.name, to_string(cell.result.verdict), cell.result.evidence);
         // The verdict is in; our own stop never restarts, whatever Restart= says.
-        supervisor_.stop(cell.unit, [](const std::string&, const std::string&) {});
+        stop_unit(cell.unit);
         if (options_.on_cell_done) options_.on_cell_done(cell.result);
         --in_flight_;
         --remaining_;

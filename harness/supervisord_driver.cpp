@@ -105,7 +105,6 @@ struct Program {
     uint64_t events = 0;        // state lines seen for it: a change counter
     uint32_t start_job = 0;     // added, not yet spawned
     uint32_t stop_job = 0;      // a stopProcess not yet over
-    bool stop_at_spawn = false; // stop_job's stopProcess is due at the respawn under way
     uint32_t restart_job =
         0; // a restart supervisord has decided (BACKOFF or EXITED to be respawned)
 };
@@ -250,18 +249,20 @@ class SupervisordDriver final : public Supervisor {
     }
 
     // stopProcess(wait=False): supervisord sends stopsignal= and returns; the
-    // job ends when the log says the process stopped (or ended otherwise). A
-    // program that exited and is about to be respawned is stopped once it is.
+    // job ends when the log says the process stopped (or ended otherwise).
     void stop(const std::string& service, Done done) override {
         later([this, service, done = std::move(done)] {
             Program* p = find(service);
             if (p == nullptr) return done("unknown service " + service, "");
-            std::string error;
-            const StopSent sent = send_stop(*p, error);
-            if (sent == StopSent::refused) return done(error, "");
-            if (sent == StopSent::nothing) return done("", ""); // exited, stopped, fatal
+            try {
+                call("supervisor.stopProcess", {p->config.name, false});
+            } catch (const XmlRpcFault& fault) {
+                // Not running (exited, stopped, fatal): nothing to stop.
+                if (fault.code == kFaultNotRunning) return done("", "");
+                return done("supervisord refused to stop " + p->config.name + ": " + fault.what(),
+                            "");
+            }
             p->stop_job = next_job_++;
-            p->stop_at_spawn = sent == StopSent::at_respawn;
             p->stopped_by_us = true;
             done("", std::to_string(p->stop_job));
             drain_log();
@@ -611,59 +612,6 @@ class SupervisordDriver final : public Supervisor {
         drain_log();
     }
 
-    enum class StopSent { stopping, at_respawn, nothing, refused };
-
-    // stopProcess. supervisord refuses it (NOT_RUNNING) for a program that is
-    // not running, and that includes one EXITED whose respawn it has already
-    // decided (autorestart=): transition() spawns it in the same main-loop
-    // iteration or the next (process.py), and no RPC cancels that. Then the
-    // stop is due at that spawn (at_respawn), or the spawn came already.
-    StopSent send_stop(Program& p, std::string& error) {
-        for (int round = 0; round < 10; ++round) {
-            try {
-                call("supervisor.stopProcess", {p.config.name, false});
-                return StopSent::stopping;
-            } catch (const XmlRpcFault& fault) {
-                if (fault.code != kFaultNotRunning) {
-                    error = "supervisord refused to stop " + p.config.name + ": " + fault.what();
-                    return StopSent::refused;
-                }
-            }
-            // The exit was logged at its reap (finish()), before the refusal.
-            drain_log();
-            if (p.statename == "STARTING" || p.statename == "RUNNING") continue; // respawned since
-            if (p.statename == "EXITED" && supervisord_restarts(p.config.autorestart, p.exit_expected))
-                return StopSent::at_respawn;
-            return StopSent::nothing;
-        }
-        error = "supervisord kept respawning " + p.config.name + " while it was being stopped";
-        return StopSent::refused;
-    }
-
-    // The respawn a stop was waiting for has come (replay(), "spawned:").
-    void stop_respawned(const std::string& service) {
-        Program* p = find(service);
-        if (p == nullptr || !p->stop_at_spawn) return;
-        std::string error;
-        const StopSent sent = send_stop(*p, error);
-        if (sent == StopSent::at_respawn) return; // it exited again: the next spawn, then
-        p->stop_at_spawn = false;
-        if (sent == StopSent::stopping) { // over at "stopped:"
-            drain_log();
-            return;
-        }
-        if (!error.empty()) logger()->warn("{}", error);
-        end_stop_job(*p, error.empty() ? "done" : "failed");
-    }
-
-    void end_stop_job(Program& p, const std::string& result) {
-        if (p.stop_job == 0) return;
-        const std::string job = std::to_string(p.stop_job);
-        p.stop_job = 0;
-        p.stop_at_spawn = false;
-        if (on_job_done_) on_job_done_(job, p.service, result);
-    }
-
     void forget(const std::string& service) {
         if (Program* p = find(service)) service_of_.erase(p->config.name);
         programs_.erase(service);
@@ -740,7 +688,6 @@ class SupervisordDriver final : public Supervisor {
             ++p->spawns;
             p->start_job = p->restart_job = 0;
             p->stopped_by_us = false;
-            if (p->stop_at_spawn) later([this, service = p->service] { stop_respawned(service); });
         } else if (std::regex_search(message, m, success) && program(m[1])) {
             p->statename = "RUNNING";
         } else if (std::regex_search(message, m, exited) && program(m[1])) {
@@ -771,13 +718,13 @@ class SupervisordDriver final : public Supervisor {
         ++p->events;
         const ServiceState s = view(*p);
         if (on_change_) on_change_(p->service, s);
-        // A stop is over once the process is down, whichever way it went down,
-        // unless it is down only until the respawn the stop waits for.
-        const bool respawn_due = p->statename == "EXITED" &&
-                                 supervisord_restarts(p->config.autorestart, p->exit_expected);
+        // A stop is over once the process is down, whichever way it went down.
         if (p->stop_job != 0 && p->statename != "STOPPING" && p->statename != "RUNNING" &&
-            p->statename != "STARTING" && !(p->stop_at_spawn && respawn_due))
-            end_stop_job(*p, "done");
+            p->statename != "STARTING") {
+            const std::string job = std::to_string(p->stop_job);
+            p->stop_job = 0;
+            if (on_job_done_) on_job_done_(job, p->service, "done");
+        }
         return true;
     }
 

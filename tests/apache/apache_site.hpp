@@ -319,7 +319,12 @@ struct ApacheSite {
                                      (root / "envvars").string() +
                                      "\n"
                                      "PIDFile=" +
-                                     pid_file.string() + "\n");
+                                     pid_file.string() +
+                                     "\n"
+                                     // An Apache told to stop gracefully the instant it came
+                                     // back can wait on workers still starting; a test waits 10 s,
+                                     // not Debian's default 90 s, for systemd to end that.
+                                     "TimeoutStopSec=10s\n");
         write(files.override_dropin,
               "# systemctl edit apache2\n[Service]\nRestart=" + restart + "\n");
         return files;
