@@ -772,14 +772,15 @@ class RealRunner {
         logger()->debug("{}: {} ({})", unit_, to_string(cell.verdict), cell.evidence);
         recording_ends_ = false;
         // A daemon's own stop (Apache's graceful-stop) may take as long as the
-        // unit allows: systemd ends it by TimeoutStopSec=, then once more for
-        // the final SIGKILL. That, not the cell's deadline, bounds the clean-up.
+        // unit allows: systemd gives ExecStop= and the wait for the main
+        // process TimeoutStopSec=, then as long again after KillSignal= and
+        // again after SIGKILL. That, not the cell's deadline, bounds the clean-up.
         const auto stop_timeout = settings_.timeout_stop.value_or(kDefaultTimeoutStop);
         const auto deadline =
             Clock::now() + (stop_timeout == infinite_time
                                 ? Clock::duration(options_.run.cell_deadline)
                                 : std::max<Clock::duration>(options_.run.cell_deadline,
-                                                            2 * stop_timeout + std::chrono::seconds(10)));
+                                                            3 * stop_timeout + std::chrono::seconds(10)));
         std::optional<ServiceState> s = snapshot(deadline);
         if (s && !down(*s)) {
             const std::string result = run_job(
