@@ -199,8 +199,12 @@ class CommandDriver final : public Supervisor {
         // The runner's last stops are usually still running: let them finish
         // (the jail kills whatever is left after that anyway).
         const auto deadline = Clock::now() + std::chrono::seconds(10);
-        while (!children_.empty() && Clock::now() < deadline)
-            pump(deadline, -1, nullptr);
+        try {
+            while (!children_.empty() && Clock::now() < deadline)
+                pump(deadline, -1, nullptr);
+        } catch (const std::exception& e) {
+            logger()->warn("{}: waiting for its last commands: {}", commands_.source, e.what());
+        }
         later_.clear(); // nobody is left to hear of them
         children_.clear();
     }
@@ -305,7 +309,7 @@ class CommandDriver final : public Supervisor {
 
   private:
     CommandSet commands_;
-    std::unique_ptr<Jail> jail_; // declared first: gone last, with everything it holds
+    std::unique_ptr<Jail> jail_; // before every member that refers into it: gone after them, killing what is left
     fs::path unit_dir_, events_dir_;
     std::vector<std::string> environment_;
     asio::io_context context_;
@@ -433,8 +437,13 @@ class CommandDriver final : public Supervisor {
         std::vector<std::string> argv = jail_->enter_prefix();
         argv.insert(argv.end(), {"/bin/sh", "-c", command});
         int out[2], err[2];
-        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-            throw SupervisorError(std::string("pipe2: ") + std::strerror(errno));
+        if (pipe2(out, O_CLOEXEC) < 0) throw SupervisorError(std::string("pipe2: ") + std::strerror(errno));
+        if (pipe2(err, O_CLOEXEC) < 0) {
+            const int saved = errno;
+            close(out[0]);
+            close(out[1]);
+            throw SupervisorError(std::string("pipe2: ") + std::strerror(saved));
+        }
         try {
             child->process = std::make_unique<bp::process>(
                 context_, argv.front(), std::vector<std::string>(argv.begin() + 1, argv.end()),

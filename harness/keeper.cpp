@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstring>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -95,6 +96,11 @@ void Keeper::shut_down() {
             poll(&p, 1, 5000);
         }
         close(pidfd);
+    } else {
+        // No pidfd (out of descriptors): nothing to wait on with a deadline, so
+        // no teardown to wait for either; its cgroups go with the next run.
+        spdlog::error("crashloop-sandbox {}: pidfd_open: {}; killing it", k.pid, std::strerror(errno));
+        ::kill(k.pid, SIGKILL);
     }
     k.process->wait(ignored);
     if (k.process->exit_code() != 0) spdlog::warn("crashloop-sandbox ended with status {}", k.process->exit_code());

@@ -384,17 +384,20 @@ class RealRunner {
     // ("done", "failed" …), "refused: …", or "" at the deadline.
     std::string run_job(const std::function<void(Supervisor::Done)>& call,
                         Clock::time_point deadline) {
-        std::optional<std::string> error, job;
-        call([&, alive = alive_](const std::string& e, const std::string& j) {
-            if (!*alive) return;
-            error = e;
-            job = j;
+        // Owned by the callback too: a reply that comes after we gave up lands here, not on a dead frame.
+        struct Reply {
+            std::optional<std::string> error, job;
+        };
+        auto reply = std::make_shared<Reply>();
+        call([reply](const std::string& e, const std::string& j) {
+            reply->error = e;
+            reply->job = j;
         });
         for (;;) {
-            if (error && !error->empty()) return "refused: " + *error;
-            if (job && job->empty()) return "done"; // no job: the method was the whole of it
-            if (job) {
-                auto it = jobs_.find(*job);
+            if (reply->error && !reply->error->empty()) return "refused: " + *reply->error;
+            if (reply->job && reply->job->empty()) return "done"; // no job: the method was the whole of it
+            if (reply->job) {
+                auto it = jobs_.find(*reply->job);
                 if (it != jobs_.end()) return it->second;
             }
             if (!pump(deadline)) return "";
@@ -403,19 +406,22 @@ class RealRunner {
 
     // The unit's properties as of now: the reply follows every change systemd made before it.
     std::optional<ServiceState> snapshot(Clock::time_point deadline) {
-        std::optional<ServiceState> result;
-        std::string error;
-        supervisor_.state(unit_, [&, alive = alive_](const std::string& e, const ServiceState& s) {
-            if (!*alive) return;
-            error = e;
-            result = s;
+        // Owned by the callback too: a reply that comes after we gave up lands here, not on a dead frame.
+        struct Reply {
+            std::optional<ServiceState> state;
+            std::string error;
+        };
+        auto reply = std::make_shared<Reply>();
+        supervisor_.state(unit_, [reply](const std::string& e, const ServiceState& s) {
+            reply->error = e;
+            reply->state = s;
         });
-        while (!result)
+        while (!reply->state)
             if (!pump(deadline)) return std::nullopt;
-        if (!error.empty()) throw SupervisorError("reading " + unit_ + ": " + error);
-        last_state_ = result->state();
-        note_main_pid(result->main_pid);
-        return result;
+        if (!reply->error.empty()) throw SupervisorError("reading " + unit_ + ": " + reply->error);
+        last_state_ = reply->state->state();
+        note_main_pid(reply->state->main_pid);
+        return reply->state;
     }
 
     // Reads, and if `settled` does not hold yet, sleeps until the unit changes

@@ -389,7 +389,8 @@ class Runner {
             cell.go_sent < incarnations.back().number &&
             s.main_pid == static_cast<uint32_t>(incarnations.back().pid)) {
             cell.go_sent = incarnations.back().number;
-            supervisor_.kill(cell.unit, SIGUSR2, while_alive([this, &cell](const std::string& error, const std::string&) {
+            supervisor_.kill(cell.unit, SIGUSR2, while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string&) {
+                if (unit != cell.unit) return; // an attempt given up on
                 if (!error.empty() && !cell.done) finish_error(cell, "sending the go: " + error);
             }));
         }
@@ -426,8 +427,8 @@ class Runner {
 
     void fire_trigger(Cell& cell) {
         cell.triggered = true;
-        auto done = while_alive([this, &cell](const std::string& error, const std::string& job) {
-            if (cell.done) return;
+        auto done = while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string& job) {
+            if (cell.done || unit != cell.unit) return;
             if (!error.empty()) return finish_error(cell, supervisor_.name() + " refused the " +
                                                               std::string(to_string(cell.cause->trigger)) +
                                                               ": " + error);

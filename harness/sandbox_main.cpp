@@ -171,8 +171,6 @@ bool is_zombie(pid_t pid) {
     return paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] == 'Z';
 }
 
-// Kills every process in the tree but ourselves and waits (on pidfds, with a
-// deadline) until they are gone. Returns false when something survived.
 // Whether /proc/PID/cgroup names the cgroup `name` (or one below it).
 bool in_cgroup(pid_t pid, const std::string& name) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
@@ -182,6 +180,8 @@ bool in_cgroup(pid_t pid, const std::string& name) {
     return false;
 }
 
+// Kills every process in the tree but ourselves and waits (on pidfds, with a
+// deadline) until they are gone. Returns false when something survived.
 bool empty_tree(const std::string& dir, long long deadline_ms) {
     const std::string name = dir.substr(dir.rfind('/') + 1);
     for (;;) {

@@ -170,7 +170,7 @@ class SupervisordDriver final : public Supervisor {
 
     ~SupervisordDriver() override {
         release();
-    } // then jail_ (declared first) kills whatever is left
+    } // then jail_ (declared before the rest) kills whatever is left
 
     std::string name() const override { return "supervisord"; }
     std::string version() override {
@@ -333,8 +333,9 @@ class SupervisordDriver final : public Supervisor {
     }
 
   private:
-    // Declared first, destroyed last: it kills everything supervisord started.
     std::filesystem::path supervisord_;
+    // Before every member that refers into it (its dir, the socket): destroyed
+    // after them, it kills everything supervisord started.
     Jail jail_;
     std::filesystem::path dir_, socket_, log_path_, programs_dir_, output_dir_, events_dir_;
     XmlRpcClient rpc_;

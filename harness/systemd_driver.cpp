@@ -25,14 +25,17 @@ void SystemdDriver::reserve(const std::vector<std::string>& services) {
                          (events_dir() / (anchor.name + ".log")).string()};
     anchor.after = services;
     made_.push_back(anchor.name);
-    std::optional<std::string> outcome;
-    bus_->start(anchor, [&outcome](const std::string& error, const std::string&) { outcome = error; });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!outcome) {
-        if (std::chrono::steady_clock::now() >= deadline) throw SupervisorError("the anchor unit did not start in 30 s");
-        bus_->wait(deadline, -1);
-    }
-    if (!outcome->empty()) throw SupervisorError("starting " + anchor.name + ": " + *outcome);
+    // Not waited for: systemd creates the unit (and so holds the references)
+    // before it handles the next request, and a refusal surfaces from wait().
+    bus_->start(anchor, [failure = anchor_failure_, name = anchor.name](const std::string& error, const std::string&) {
+        if (!error.empty()) *failure = "starting " + name + ": " + error;
+    });
+}
+
+bool SystemdDriver::wait(std::chrono::steady_clock::time_point deadline, int interrupt_fd) {
+    const bool interrupted = bus_->wait(deadline, interrupt_fd);
+    if (!anchor_failure_->empty()) throw SupervisorError(*anchor_failure_);
+    return interrupted;
 }
 
 void SystemdDriver::watch(OnChange on_change, OnJobDone on_job_done) {

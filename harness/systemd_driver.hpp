@@ -34,9 +34,7 @@ class SystemdDriver : public Supervisor {
     void state(const std::string& service, StateDone done) override {
         bus_->snapshot(SystemdBus::unit_path(service), std::move(done));
     }
-    bool wait(std::chrono::steady_clock::time_point deadline, int interrupt_fd) override {
-        return bus_->wait(deadline, interrupt_fd);
-    }
+    bool wait(std::chrono::steady_clock::time_point deadline, int interrupt_fd) override;
 
   protected:
     SystemdBus& bus() { return *bus_; }
@@ -47,6 +45,7 @@ class SystemdDriver : public Supervisor {
     std::filesystem::path fixture_;
     std::map<std::string, std::string> by_path_; // D-Bus object path → unit name
     int anchors_ = 0;
+    std::shared_ptr<std::string> anchor_failure_ = std::make_shared<std::string>();
 };
 
 } // namespace crashloop

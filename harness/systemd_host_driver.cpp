@@ -6,6 +6,7 @@
 // unit, and at the end it stops and resets every unit it made and removes its
 // event directory. A run killed outright (SIGKILL) cannot clean up: its units
 // are then found with `systemctl list-units 'crashloop-*'`.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <random>
@@ -31,6 +32,9 @@ class HostSystemd : public SystemdDriver {
         char dir[] = "/tmp/crashloop-host-XXXXXX";
         if (!mkdtemp(dir)) throw SupervisorError("cannot make a directory for the event logs in /tmp");
         events_ = dir;
+        // A user manager runs the fake httpd as its user, who must be able to
+        // write its log here (sticky: nobody removes another's file).
+        if (address != kSystemManager) chmod(dir, 01777);
     }
 
     ~HostSystemd() override {

@@ -29,8 +29,8 @@ run_case() { # run_case NAME SIGNAL EXPECTED_EXIT JOBS [SUPERVISOR]
   # Four cells at a time: long enough (seconds) to be interrupted halfway.
   "$crashloop" matrix --supervisor "$supervisor" --jobs "$jobs" --format json >"$work/out" 2>"$work/err" &
   local pid=$!
-  wait_for 30 pgrep -P $pid -f crashloop-sandbox >/dev/null || { echo "FAIL $name: no keeper"; failures=$((failures+1)); return; }
-  keeper=$(pgrep -P $pid -f crashloop-sandbox)
+  wait_for 30 pgrep -o -P $pid -f 'crashloop-sandbox --(jail|systemd)' >/dev/null || { echo "FAIL $name: no keeper"; failures=$((failures+1)); return; }
+  keeper=$(pgrep -o -P $pid -f 'crashloop-sandbox --(jail|systemd)')
   # The keeper moves itself into a cgroup of its own first thing; wait for that.
   wait_for 30 keeper_moved "$keeper" || { echo "FAIL $name: keeper never got its cgroup"; failures=$((failures+1)); }
   if [ "$signal" != none ]; then

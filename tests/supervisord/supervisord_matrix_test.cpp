@@ -143,6 +143,15 @@ TEST_P(SupervisordCell, agrees_with_the_manual) {
     EXPECT_TRUE(cell.verdict == Verdict::pass || cell.verdict == Verdict::known_deviation ||
                 cell.verdict == Verdict::not_applicable)
         << story;
+    // n/a only for what supervisord has no way to express, and always with the reason.
+    static const std::set<std::string> inexpressible = {"start-timeout", "watchdog", "reload-timeout",
+                                                        "crash-loop"};
+    if (cell.verdict == Verdict::not_applicable) {
+        EXPECT_TRUE(inexpressible.count(cause_id)) << story;
+        EXPECT_FALSE(cell.reason.empty()) << story;
+    } else {
+        EXPECT_FALSE(inexpressible.count(cause_id)) << "supervisord ran a cell it cannot express: " << story;
+    }
     if (cell.verdict == Verdict::pass || cell.verdict == Verdict::known_deviation) {
         // Counted from the fixture's own incarnations, and supervisord's log agrees.
         EXPECT_EQ(cell.observed.restarts, cell.observed.restarted ? 1 : 0) << story;
