@@ -496,8 +496,10 @@ class Runner {
         cell.result.evidence = evidence(cell);
 
         const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
-        // NRestarts counts the restart the start limit refused; nothing ran for it.
-        o.start_limit_hit = cell.refused_restart && o.supervisor_restarts == o.restarts + 1;
+        // NRestarts counts the restart the start limit refused; nothing ran for
+        // it, and the unit is left failed, with no restart pending.
+        o.start_limit_hit = cell.refused_restart && o.supervisor_restarts == o.restarts + 1 &&
+                            s.active_state == "failed" && s.job_id == 0;
         if (o.restarts != o.supervisor_restarts && !o.start_limit_hit) {
             cell.result.verdict = Verdict::error;
             cell.result.reason = "the fixture counted " + std::to_string(o.restarts) +
