@@ -36,3 +36,19 @@ inline std::string identifier(std::string text) {
 }
 
 } // namespace cell_params
+
+// One instantiation of SUITE (a TestWithParam<tuple<RestartValue, string>>)
+// per Restart= value, over every cause: on_failure/SUITE.test/sigabrt.
+#define CRASHLOOP_CELL_VALUE(SUITE, name, value)                                                   \
+    INSTANTIATE_TEST_SUITE_P(                                                                      \
+        name, SUITE,                                                                               \
+        ::testing::Combine(::testing::Values(value), ::testing::ValuesIn(cell_params::cause_ids())), \
+        [](const auto& info) { return cell_params::identifier(std::get<1>(info.param)); })
+#define CRASHLOOP_CELLS(SUITE)                                                                     \
+    CRASHLOOP_CELL_VALUE(SUITE, no, ::crashloop::RestartValue::no);                                \
+    CRASHLOOP_CELL_VALUE(SUITE, always, ::crashloop::RestartValue::always);                        \
+    CRASHLOOP_CELL_VALUE(SUITE, on_success, ::crashloop::RestartValue::on_success);                \
+    CRASHLOOP_CELL_VALUE(SUITE, on_failure, ::crashloop::RestartValue::on_failure);                \
+    CRASHLOOP_CELL_VALUE(SUITE, on_abnormal, ::crashloop::RestartValue::on_abnormal);              \
+    CRASHLOOP_CELL_VALUE(SUITE, on_abort, ::crashloop::RestartValue::on_abort);                    \
+    CRASHLOOP_CELL_VALUE(SUITE, on_watchdog, ::crashloop::RestartValue::on_watchdog)

@@ -159,18 +159,6 @@ TEST_P(SupervisordCell, agrees_with_the_manual) {
     }
 }
 
-#define CRASHLOOP_RESTART_VALUE(name, value)                                                       \
-    INSTANTIATE_TEST_SUITE_P(                                                                      \
-        name, SupervisordCell,                                                                     \
-        ::testing::Combine(::testing::Values(value), ::testing::ValuesIn(cause_ids())),            \
-        [](const auto& info) { return identifier(std::get<1>(info.param)); })
-
-CRASHLOOP_RESTART_VALUE(no, RestartValue::no);
-CRASHLOOP_RESTART_VALUE(always, RestartValue::always);
-CRASHLOOP_RESTART_VALUE(on_success, RestartValue::on_success);
-CRASHLOOP_RESTART_VALUE(on_failure, RestartValue::on_failure);
-CRASHLOOP_RESTART_VALUE(on_abnormal, RestartValue::on_abnormal);
-CRASHLOOP_RESTART_VALUE(on_abort, RestartValue::on_abort);
-CRASHLOOP_RESTART_VALUE(on_watchdog, RestartValue::on_watchdog);
+CRASHLOOP_CELLS(SupervisordCell);
 
 } // namespace
