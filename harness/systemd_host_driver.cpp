@@ -5,10 +5,12 @@
 // prefix unique to the run (crashloop-<pid>-<random>-), it touches no other
 // unit, and at the end it stops and resets every unit it made and removes its
 // event directory. A run killed outright (SIGKILL) cannot clean up: its units
-// are then found with `systemctl list-units 'crashloop-*'`.
+// are then found with `systemctl list-units 'crashloop-*'`, and its event
+// directory is removed by the next run.
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <random>
 #include <set>
 
@@ -29,12 +31,13 @@ class HostSystemd : public SystemdDriver {
     HostSystemd(const std::string& address, const std::filesystem::path& fixture)
         : SystemdDriver(std::make_unique<SystemdBus>(address), fixture),
           prefix_(fmt::format("crashloop-{}-{:04x}-", getpid(), std::random_device{}() & 0xffff)) {
-        char dir[] = "/tmp/crashloop-host-XXXXXX";
-        if (!mkdtemp(dir)) throw SupervisorError("cannot make a directory for the event logs in /tmp");
+        remove_stale_event_dirs();
+        std::string dir = fmt::format("/tmp/crashloop-host-{}-XXXXXX", getpid());
+        if (!mkdtemp(dir.data())) throw SupervisorError("cannot make a directory for the event logs in /tmp");
         events_ = dir;
         // A user manager runs the fake httpd as its user, who must be able to
         // write its log here (sticky: nobody removes another's file).
-        if (address != kSystemManager) chmod(dir, 01777);
+        if (address != kSystemManager) chmod(dir.c_str(), 01777);
     }
 
     ~HostSystemd() override {
@@ -69,6 +72,20 @@ class HostSystemd : public SystemdDriver {
     std::filesystem::path events_dir() const override { return events_; }
 
   private:
+    // A run killed outright cannot remove its event logs; the next run does
+    // (directories named after a process that is gone).
+    static void remove_stale_event_dirs() {
+        std::error_code error;
+        for (const auto& entry : std::filesystem::directory_iterator("/tmp", error)) {
+            const std::string name = entry.path().filename().string();
+            if (!name.starts_with("crashloop-host-")) continue;
+            const int owner = std::atoi(name.c_str() + std::string("crashloop-host-").size());
+            if (owner <= 0 || owner == getpid() || std::filesystem::exists("/proc/" + std::to_string(owner))) continue;
+            std::error_code ignored;
+            std::filesystem::remove_all(entry.path(), ignored);
+        }
+    }
+
     std::string prefix_;
     std::filesystem::path events_;
 
