@@ -26,6 +26,7 @@
 
 #include "exit_cause.hpp"
 #include "jail.hpp"
+#include "shell_words.hpp"
 #include "unit_file_writer.hpp"
 
 extern char** environ;
@@ -518,17 +519,6 @@ class CommandDriver final : public Supervisor {
 
 } // namespace
 
-std::string shell_quote(std::string_view text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'')
-            out += "'\\''";
-        else
-            out += c;
-    }
-    return out + "'";
-}
-
 std::string_view to_string(Operation operation) {
     switch (operation) {
     case Operation::version:
@@ -566,9 +556,9 @@ std::string expand(std::string_view templ, const std::map<std::string, std::stri
         std::string value;
         if (name == "names") {
             for (const auto& n : names)
-                value += (value.empty() ? "" : " ") + shell_quote(n);
+                value += (value.empty() ? "" : " ") + shell_single_quoted(n);
         } else if (auto it = values.find(std::string(name)); it != values.end()) {
-            value = shell_quote(it->second);
+            value = shell_single_quoted(it->second);
         } else {
             return; // checked when the templates were loaded; left as written
         }

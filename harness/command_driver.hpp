@@ -70,9 +70,6 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
 
 // --- the pieces, exposed for tests ---------------------------------------------
 
-// 'text' for /bin/sh, with ' written as '\''.
-std::string shell_quote(std::string_view text);
-
 // The placeholders a template may use, by operation (see above).
 enum class Operation { version, install, start, stop, reload, kill, state };
 std::string_view to_string(Operation operation);

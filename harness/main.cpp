@@ -26,6 +26,7 @@
 #include "restart_table.hpp"
 #include "runner.hpp"
 #include "service_settings.hpp"
+#include "shell_words.hpp"
 #include "soak.hpp"
 #include "supervisor.hpp"
 #include "systemd_bus.hpp"
@@ -107,8 +108,8 @@ void write_report(const std::string& text, const std::string& output) {
     }
 }
 
-struct MatrixArgs {
-    std::string supervisor = "systemd";
+// What matrix and compare both take: which cells, how to run them, the report.
+struct CellArgs {
     bool allow_host = false;
     std::string restarts = "all";
     std::string causes = "all";
@@ -118,6 +119,25 @@ struct MatrixArgs {
     unsigned cell_timeout_ms = 30000;
     bool evidence = false;
     bool no_colour = false;
+};
+
+void add_cell_options(CLI::App* command, CellArgs& args, const std::string& formats,
+                      const std::string& evidence_help) {
+    command->add_flag("--allow-host", args.allow_host, "Let systemd-host drive the host's own systemd");
+    command->add_option("--restart", args.restarts, "Restart= values: all, or a comma list")->default_val("all");
+    command->add_option("--cause", args.causes, "Exit causes: all, table, modifier, story, or a comma list of ids")
+        ->default_val("all");
+    command->add_option("--format", args.format, formats)->default_val("table");
+    command->add_option("-o,--output", args.output, "Write the report to FILE (whole or not at all)");
+    command->add_option("-j,--jobs", args.jobs, "Cells in flight at once (0 = all)")->default_val(0);
+    command->add_option("--cell-timeout", args.cell_timeout_ms,
+                        "Deadline per cell in ms; hitting it is an error verdict")->default_val(30000);
+    command->add_flag("-e,--evidence", args.evidence, evidence_help);
+    command->add_flag("--no-color", args.no_colour, "No colour even on a terminal");
+}
+
+struct MatrixArgs : CellArgs {
+    std::string supervisor = "systemd";
 };
 
 // What every command needs: the data, the binaries, and the real systemd.
@@ -157,7 +177,7 @@ struct DrivenSupervisor {
     std::unique_ptr<Supervisor> supervisor;
     Expectations expectations;
     DrivenSupervisor(const Setup& setup, const std::string& spec, bool allow_host)
-        : supervisor(make_supervisor(spec, {.libexec = setup.libexec, .scenarios = setup.scenarios,
+        : supervisor(make_supervisor(spec, {.argument = {}, .libexec = setup.libexec, .scenarios = setup.scenarios,
                                             .allow_host = allow_host})),
           expectations(Expectations::for_supervisor(setup.scenarios, supervisor->name(), supervisor->version())) {}
 };
@@ -213,17 +233,8 @@ int run_matrix_command(const MatrixArgs& args, const std::string& scenarios_over
     return report.all_good() ? 0 : 1;
 }
 
-struct CompareArgs {
+struct CompareArgs : CellArgs {
     std::vector<std::string> supervisors;
-    bool allow_host = false;
-    std::string restarts = "all";
-    std::string causes = "all";
-    std::string format = "table";
-    std::string output;
-    unsigned jobs = 0;
-    unsigned cell_timeout_ms = 30000;
-    bool evidence = false;
-    bool no_colour = false;
 };
 
 // The same cells on each supervisor in turn (one at a time: they share the
@@ -309,17 +320,6 @@ struct SoakArgs {
     std::string format = "table";
     std::string output;
 };
-
-std::string shell_quoted(const std::string& word) {
-    if (!word.empty() &&
-        word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                               "0123456789-_./=:,+@%") == std::string::npos)
-        return word;
-    std::string quoted = "'";
-    for (char c : word)
-        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-}
 
 // The progress bar: stderr only, and only on a terminal.
 void draw_progress(unsigned done, unsigned total) {
@@ -432,33 +432,14 @@ int main(int argc, char** argv) {
     MatrixArgs matrix;
     auto* matrix_cmd = app.add_subcommand("matrix", "Run Restart= values × exit causes on a real supervisor");
     matrix_cmd->add_option("--supervisor", matrix.supervisor, supervisor_help())->default_val("systemd");
-    matrix_cmd->add_flag("--allow-host", matrix.allow_host, "Let systemd-host drive the host's own systemd");
-    matrix_cmd->add_option("--restart", matrix.restarts, "Restart= values: all, or a comma list")->default_val("all");
-    matrix_cmd->add_option("--cause", matrix.causes,
-                           "Exit causes: all, table, modifier, or a comma list of ids")->default_val("all");
-    matrix_cmd->add_option("--format", matrix.format, "table, json, junit or markdown")->default_val("table");
-    matrix_cmd->add_option("-o,--output", matrix.output, "Write the report to FILE (whole or not at all)");
-    matrix_cmd->add_option("-j,--jobs", matrix.jobs, "Cells in flight at once (0 = all)")->default_val(0);
-    matrix_cmd->add_option("--cell-timeout", matrix.cell_timeout_ms,
-                           "Deadline per cell in ms; hitting it is an error verdict")->default_val(30000);
-    matrix_cmd->add_flag("-e,--evidence", matrix.evidence, "Show every cell's evidence under the table");
-    matrix_cmd->add_flag("--no-color", matrix.no_colour, "No colour even on a terminal");
+    add_cell_options(matrix_cmd, matrix, "table, json, junit or markdown", "Show every cell's evidence under the table");
 
     CompareArgs compare;
     auto* compare_cmd = app.add_subcommand(
         "compare", "The same matrix on several supervisors, their answers side by side");
     compare_cmd->add_option("--supervisor", compare.supervisors, "A supervisor (twice or more); see matrix --help")
         ->required();
-    compare_cmd->add_flag("--allow-host", compare.allow_host, "Let systemd-host drive the host's own systemd");
-    compare_cmd->add_option("--restart", compare.restarts, "Restart= values: all, or a comma list")->default_val("all");
-    compare_cmd->add_option("--cause", compare.causes, "Exit causes: all, table, modifier, story, or ids")
-        ->default_val("all");
-    compare_cmd->add_option("--format", compare.format, "table, json or markdown")->default_val("table");
-    compare_cmd->add_option("-o,--output", compare.output, "Write the report to FILE (whole or not at all)");
-    compare_cmd->add_option("-j,--jobs", compare.jobs, "Cells in flight at once (0 = all)")->default_val(0);
-    compare_cmd->add_option("--cell-timeout", compare.cell_timeout_ms, "Deadline per cell in ms")->default_val(30000);
-    compare_cmd->add_flag("-e,--evidence", compare.evidence, "List every cell with each supervisor's evidence");
-    compare_cmd->add_flag("--no-color", compare.no_colour, "No colour even on a terminal");
+    add_cell_options(compare_cmd, compare, "table, json or markdown", "List every cell with each supervisor's evidence");
 
     CheckArgs check;
     auto* check_cmd = app.add_subcommand(
@@ -532,7 +513,7 @@ int main(int argc, char** argv) {
         if (soak_cmd->parsed()) {
             std::string command_line;
             for (int i = 0; i < argc; ++i)
-                command_line += (i ? " " : "") + shell_quoted(argv[i]);
+                command_line += (i ? " " : "") + shell_quote(argv[i]);
             return run_soak_command(soak, scenarios, libexec, command_line);
         }
     } catch (const InputError& e) {

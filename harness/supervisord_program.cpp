@@ -4,6 +4,8 @@
 #include <chrono>
 #include <csignal>
 
+#include "shell_words.hpp"
+
 namespace crashloop {
 
 // How supervisord 4.2 decides a restart (supervisor/process.py), which the
@@ -58,22 +60,6 @@ std::string supervisord_program_name(const std::string& service) {
     }
     if (name.empty()) name = "_";
     return name;
-}
-
-std::string shell_quote(const std::string& word) {
-    const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               std::string_view("_-./=:,+@").find(c) != std::string_view::npos;
-    });
-    if (plain) return word;
-    std::string out = "'";
-    for (char c : word) {
-        if (c == '\'')
-            out += "'\\''";
-        else
-            out += c;
-    }
-    return out + "'";
 }
 
 namespace {

@@ -34,9 +34,6 @@ class ProgramError : public std::invalid_argument {
 // any character outside [A-Za-z0-9_.-] becomes '_' (':' would read as group:process).
 std::string supervisord_program_name(const std::string& service);
 
-// POSIX shell quoting, as supervisord splits command= with shlex.split().
-std::string shell_quote(const std::string& word);
-
 // The section for `spec`; its output (stdout and stderr) goes to `output_log`.
 // Throws ProgramError.
 SupervisordProgram supervisord_program(const ServiceSpec& spec,

@@ -9,11 +9,12 @@
 
 #include "command_driver.hpp"
 #include "input_error.hpp"
+#include "shell_words.hpp"
 
 namespace crashloop {
 
 CommandSet systemctl_commands(const std::filesystem::path& program) {
-    const std::string p = shell_quote(program.string());
+    const std::string p = shell_single_quoted(program.string());
     CommandSet c;
     c.name = program.filename().string();
     c.source = "systemctl:" + program.string();

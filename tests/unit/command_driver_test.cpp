@@ -8,6 +8,7 @@
 
 #include "command_driver.hpp"
 #include "input_error.hpp"
+#include "shell_words.hpp"
 #include "temp_dir.hpp"
 
 namespace crashloop {

@@ -7,6 +7,7 @@
 
 #include <csignal>
 
+#include "shell_words.hpp"
 #include "supervisord_program.hpp"
 
 using namespace crashloop;
