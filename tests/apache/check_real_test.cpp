@@ -16,6 +16,8 @@
 #include "check.hpp"
 #include "private_systemd.hpp"
 #include "real_check.hpp"
+#include "registry.hpp"
+#include "report.hpp"
 #include "supervisor.hpp"
 
 using namespace crashloop;

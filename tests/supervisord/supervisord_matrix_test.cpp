@@ -26,6 +26,7 @@
 #include "private_systemd.hpp"
 #include "restart_table.hpp"
 #include "runner.hpp"
+#include "registry.hpp"
 #include "supervisor.hpp"
 
 using namespace crashloop;

@@ -6,6 +6,7 @@
 
 #include "check.hpp"
 #include "private_systemd.hpp"
+#include "registry.hpp"
 #include "supervisor.hpp"
 
 using namespace crashloop;

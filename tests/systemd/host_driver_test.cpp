@@ -8,10 +8,11 @@
 
 #include "exit_cause.hpp"
 #include "expectations.hpp"
-#include "input_error.hpp"
+#include "errors.hpp"
 #include "private_systemd.hpp"
 #include "restart_table.hpp"
 #include "runner.hpp"
+#include "registry.hpp"
 #include "supervisor.hpp"
 #include "systemd_bus.hpp"
 

@@ -10,7 +10,9 @@
 #include "private_systemd.hpp"
 #include "restart_table.hpp"
 #include "soak.hpp"
-#include "systemd_bus.hpp"
+#include "registry.hpp"
+#include "report.hpp"
+#include "supervisor.hpp"
 
 using namespace crashloop;
 
@@ -25,7 +27,7 @@ struct Soaked {
 };
 
 Soaked soak(RestartValue restart, unsigned reloads) {
-    PrivateSystemd systemd({libexec_dir() / "crashloop-sandbox"});
+    auto systemd = make_supervisor("systemd", {.libexec = libexec_dir(), .scenarios = scenarios_dir()});
     SoakOptions options;
     options.restart = restart;
     options.reloads = reloads;
@@ -34,10 +36,9 @@ Soaked soak(RestartValue restart, unsigned reloads) {
     options.seed = kSeed;
     options.fixture = libexec_dir() / "fake-httpd";
     options.replay = "(soak_test)";
-    SoakReport report = run_soak(systemd, options);
+    SoakReport report = run_soak(*systemd, options);
     const RestartTable table = RestartTable::load(scenarios_dir() / "table.toml");
-    const auto version = SystemdBus(systemd.bus_address()).version();
-    const auto expectations = Expectations::for_supervisor(scenarios_dir(), "systemd", version);
+    const auto expectations = Expectations::for_supervisor(scenarios_dir(), systemd->name(), systemd->version());
     const SoakVerdict verdict = judge_soak(report, table, expectations);
     return {report, verdict};
 }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "command_driver.hpp"
-#include "input_error.hpp"
+#include "errors.hpp"
 #include "shell_words.hpp"
 #include "temp_dir.hpp"
 

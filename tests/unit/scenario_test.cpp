@@ -19,7 +19,7 @@
 
 #include "exit_cause.hpp"
 #include "expectations.hpp"
-#include "input_error.hpp"
+#include "errors.hpp"
 #include "restart_table.hpp"
 #include "temp_dir.hpp"
 

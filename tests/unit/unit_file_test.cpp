@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "input_error.hpp"
+#include "errors.hpp"
 #include "restart_table.hpp"
 #include "service_settings.hpp"
 #include "unit_file.hpp"

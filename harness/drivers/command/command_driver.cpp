@@ -1,0 +1,652 @@
+#include "command_driver.hpp"
+#include "log.hpp"
+
+// Boost.Process v2 in 1.81 uses these without including them under BOOST_PROCESS_USE_STD_FS.
+#include <boost/optional.hpp>
+#include <boost/type_traits.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/process/v2/environment.hpp>
+#include <boost/process/v2/process.hpp>
+#include <boost/process/v2/stdio.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <optional>
+#include <poll.h>
+#include <set>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exit_cause.hpp"
+#include "jail.hpp"
+#include "shell_words.hpp"
+#include "unit_file_writer.hpp"
+
+extern char** environ;
+
+namespace crashloop {
+
+namespace bp = boost::process::v2;
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return crashloop::logger("supervisor"); }
+
+int remaining_ms(Clock::time_point deadline) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    return static_cast<int>(std::clamp<long long>(left.count(), 0, 60000));
+}
+
+bool is_placeholder_char(char c) {
+    return (c >= 'a' && c <= 'z') || c == '_';
+}
+
+// Calls visit(name, begin, end) for every {placeholder} in a template: a
+// lower-case name in braces not preceded by '$' (that is the shell's ${VAR}).
+template <typename Visit> void each_placeholder(std::string_view templ, Visit visit) {
+    for (size_t i = 0; i < templ.size(); ++i) {
+        if (templ[i] != '{' || (i > 0 && templ[i - 1] == '$')) continue;
+        size_t end = i + 1;
+        while (end < templ.size() && is_placeholder_char(templ[end]))
+            ++end;
+        if (end == i + 1 || end >= templ.size() || templ[end] != '}') continue;
+        visit(templ.substr(i + 1, end - i - 1), i, end + 1);
+        i = end;
+    }
+}
+
+std::vector<std::string_view> known_placeholders(Operation operation) {
+    switch (operation) {
+    case Operation::version:
+        return {"unit_dir", "events_dir"};
+    case Operation::install:
+    case Operation::start:
+    case Operation::stop:
+    case Operation::reload:
+        return {"name", "unit_file", "unit_dir", "events_dir"};
+    case Operation::kill:
+        return {"name", "unit_file", "unit_dir", "events_dir", "signal"};
+    case Operation::state:
+        return {"names", "unit_dir", "events_dir"};
+    }
+    return {};
+}
+
+std::string trimmed(std::string_view text) {
+    const auto begin = text.find_first_not_of(" \t\r\n");
+    if (begin == std::string_view::npos) return "";
+    const auto end = text.find_last_not_of(" \t\r\n");
+    return std::string(text.substr(begin, end - begin + 1));
+}
+
+template <typename Number> std::optional<Number> number(std::string_view text) {
+    Number value{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+bool same(const ServiceState& a, const ServiceState& b) {
+    return a.active_state == b.active_state && a.sub_state == b.sub_state && a.result == b.result &&
+           a.main_pid == b.main_pid && a.n_restarts == b.n_restarts &&
+           a.exec_main_code == b.exec_main_code && a.exec_main_status == b.exec_main_status &&
+           a.job_id == b.job_id && a.load_state == b.load_state;
+}
+
+// One command in flight: /bin/sh -c TEMPLATE inside the jail, its stdout and
+// stderr collected, its end seen on its pidfd and reaped with waitid(WNOHANG)
+// (Boost's own wait can block the loop, see SPEC "Known traps").
+struct Child {
+    std::string what; // "planted-systemctl start crashloop-x.service", for logs and errors
+    std::unique_ptr<bp::process> process;
+    int pid = 0;
+    int pidfd = -1, out = -1, err = -1;
+    std::string out_text, err_text;
+    bool exited = false;
+    int code = 0;   // CLD_EXITED / CLD_KILLED / CLD_DUMPED
+    int status = 0; // exit code or signal
+    std::function<void(Child&)> finished;
+
+    bool ok() const { return code == CLD_EXITED && status == 0; }
+    // The command's own complaint, else how it ended.
+    std::string error() const {
+        std::string text = trimmed(err_text);
+        if (text.size() > 2000) text = "…" + text.substr(text.size() - 2000);
+        if (!text.empty()) return text;
+        if (code == CLD_EXITED)
+            return "`" + what + "` exited with status " + std::to_string(status);
+        return "`" + what + "` was killed by " + signal_name(status);
+    }
+
+    // Reads what is there; false once the pipe is at its end.
+    static void drain(int& fd, std::string& into) {
+        if (fd < 0) return;
+        char buffer[8192];
+        for (;;) {
+            ssize_t got = read(fd, buffer, sizeof buffer);
+            if (got > 0) {
+                into.append(buffer, static_cast<size_t>(got));
+                continue;
+            }
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0 && errno == EAGAIN) return;
+            close(fd); // EOF or an error: nothing more to come
+            fd = -1;
+            return;
+        }
+    }
+
+    void reap() {
+        siginfo_t info{};
+        if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG) < 0 || info.si_pid == 0)
+            return;
+        exited = true;
+        code = info.si_code;
+        status = info.si_status;
+        // A daemon it started may hold our pipes open for good: take what the
+        // command itself wrote (it is all in the pipe by now) and stop there.
+        drain(out, out_text);
+        drain(err, err_text);
+        for (int* fd : {&out, &err, &pidfd})
+            if (*fd >= 0) close(std::exchange(*fd, -1));
+    }
+
+    ~Child() {
+        for (int fd : {out, err, pidfd})
+            if (fd >= 0) close(fd);
+        // bp::process's destructor kills a child that still runs (waitpid
+        // says ECHILD for the one reaped here, and it leaves that alone).
+    }
+};
+
+class CommandDriver final : public Supervisor {
+  public:
+    CommandDriver(CommandSet commands, const DriverContext& context)
+        : commands_(std::move(commands)),
+          jail_(std::make_unique<Jail>(context.libexec / "crashloop-sandbox")),
+          unit_dir_(jail_->dir() / "units"), events_dir_(jail_->dir() / "events") {
+        for (const auto& dir : {unit_dir_, events_dir_}) {
+            std::error_code error;
+            fs::create_directories(dir, error);
+            if (error)
+                throw SupervisorError("cannot make " + dir.string() + ": " + error.message());
+        }
+        // $SYSTEMD_UNIT_PATH is where systemd itself looks for units when it
+        // is set (systemd.unit(5), "Unit File Load Path"), so a systemctl
+        // reimplementation or a wrapper around a real manager finds ours there.
+        for (char** entry = environ; *entry; ++entry)
+            if (!std::string_view(*entry).starts_with("SYSTEMD_UNIT_PATH="))
+                environment_.emplace_back(*entry);
+        environment_.push_back("SYSTEMD_UNIT_PATH=" + unit_dir_.string());
+    }
+
+    ~CommandDriver() override {
+        // The runner's last stops are usually still running: let them finish
+        // (the jail kills whatever is left after that anyway).
+        const auto deadline = Clock::now() + std::chrono::seconds(10);
+        try {
+            while (!children_.empty() && Clock::now() < deadline)
+                pump(deadline, -1, nullptr);
+        } catch (const std::exception& e) {
+            logger()->warn("{}: waiting for its last commands: {}", commands_.source, e.what());
+        }
+        later_.clear(); // nobody is left to hear of them
+        children_.clear();
+    }
+
+    std::string name() const override { return commands_.name; }
+
+    std::string version() override {
+        if (version_) return *version_;
+        std::shared_ptr<Child> child =
+            spawn(expand(commands_.version, common()), "version", nullptr);
+        const auto deadline = Clock::now() + std::chrono::seconds(30);
+        while (!child->exited && Clock::now() < deadline)
+            pump(deadline, -1, child.get());
+        if (!child->exited) throw SupervisorError("`" + child->what + "` did not finish in 30 s");
+        if (!child->ok()) throw SupervisorError(commands_.source + ": version: " + child->error());
+        std::string text = child->out_text.substr(0, child->out_text.find('\n'));
+        version_ = trimmed(text);
+        return *version_;
+    }
+
+    fs::path events_dir() const override { return events_dir_; }
+
+    std::optional<std::string> cannot_express(const ServiceSpec&,
+                                              const ExitCause& cause) const override {
+        if (auto it = commands_.not_supported.find(cause.id); it != commands_.not_supported.end())
+            return it->second;
+        if (cause.trigger == Trigger::reload && commands_.reload.empty())
+            return commands_.source + " has no reload command";
+        if (cause.trigger == Trigger::kill && commands_.kill.empty())
+            return commands_.source + " has no kill command";
+        return std::nullopt;
+    }
+
+    void watch(OnChange on_change, OnJobDone on_job_done) override {
+        on_change_ = std::move(on_change);
+        on_job_done_ = std::move(on_job_done);
+    }
+
+    void start(const ServiceSpec& service, Done done) override {
+        std::string text = unit_file_text(service);
+        try {
+            write_unit_file(service, unit_dir_);
+        } catch (const SupervisorError& e) {
+            later([done, error = std::string(e.what())] { done(error, ""); });
+            return;
+        }
+        auto values = values_for(service.name);
+        auto run_start = [this, values, done, name = service.name] {
+            spawn(expand(commands_.start, values), "start " + name, [this, done, name](Child& c) {
+                if (!c.ok()) return done(c.error(), "");
+                live_.insert(name);
+                done("", "");
+            });
+        };
+        // A unit file the supervisor has not read yet (systemctl: daemon-reload).
+        if (commands_.install.empty() || installed_[service.name] == text) return run_start();
+        spawn(expand(commands_.install, values), "install " + service.name,
+              [this, done, run_start, text, name = service.name](Child& c) {
+                  if (!c.ok()) return done(c.error(), "");
+                  installed_[name] = text;
+                  run_start();
+              });
+    }
+
+    void stop(const std::string& service, Done done) override {
+        job_command(commands_.stop, "stop", service, std::move(done));
+    }
+
+    void reload(const std::string& service, Done done) override {
+        if (commands_.reload.empty()) return later([done] { done("no reload command", ""); });
+        job_command(commands_.reload, "reload", service, std::move(done));
+    }
+
+    void kill(const std::string& service, int signal, Done done) override {
+        if (commands_.kill.empty()) return later([done] { done("no kill command", ""); });
+        auto values = values_for(service);
+        values["signal"] = signal_name(signal);
+        spawn(expand(commands_.kill, values), "kill " + service,
+              [done](Child& c) { done(c.ok() ? "" : c.error(), ""); });
+    }
+
+    void state(const std::string& service, StateDone done) override {
+        // Run at the next turn of wait(), with every other read asked for by
+        // then: one `state` command answers them all, and it starts after each
+        // call, so its answer reflects everything before it.
+        reads_.emplace_back(service, std::move(done));
+    }
+
+    bool wait(Clock::time_point deadline, int interrupt_fd) override {
+        for (;;) {
+            bool ran = run_later();
+            launch_reads();
+            if (ran) return false;
+            if (pump(deadline, interrupt_fd, nullptr)) return true;
+            if (run_later()) {
+                launch_reads();
+                return false;
+            }
+            if (Clock::now() >= deadline) return false;
+        }
+    }
+
+  private:
+    CommandSet commands_;
+    std::unique_ptr<Jail> jail_; // before every member that refers into it: gone after them, killing what is left
+    fs::path unit_dir_, events_dir_;
+    std::vector<std::string> environment_;
+    asio::io_context context_;
+    std::vector<std::shared_ptr<Child>> children_;
+    std::deque<std::function<void()>> later_; // callbacks due, run from wait()
+    std::optional<std::string> version_;
+    OnChange on_change_;
+    OnJobDone on_job_done_;
+    std::set<std::string> live_;                   // started and not stopped since: polled
+    std::map<std::string, std::string> installed_; // name → the unit file text installed
+    std::vector<std::pair<std::string, StateDone>> reads_;
+    // The latest view of each service, and which `state` run it came from, so
+    // that an older run that finishes late cannot overwrite a newer view.
+    std::map<std::string, std::pair<uint64_t, ServiceState>> views_;
+    uint64_t shows_ = 0, jobs_ = 0;
+    bool polling_ = false;
+    Clock::time_point next_poll_ = Clock::now();
+
+    std::map<std::string, std::string> common() const {
+        return {{"unit_dir", unit_dir_.string()}, {"events_dir", events_dir_.string()}};
+    }
+    std::map<std::string, std::string> values_for(const std::string& service) const {
+        auto values = common();
+        values["name"] = service;
+        values["unit_file"] = (unit_dir_ / service).string();
+        return values;
+    }
+
+    void later(std::function<void()> call) { later_.push_back(std::move(call)); }
+
+    bool run_later() {
+        bool ran = false;
+        while (!later_.empty()) {
+            auto call = std::move(later_.front());
+            later_.pop_front();
+            call();
+            ran = true;
+        }
+        return ran;
+    }
+
+    void job_command(const std::string& templ, const std::string& verb, const std::string& service,
+                     Done done) {
+        spawn(expand(templ, values_for(service)), verb + " " + service,
+              [this, verb, service, done](Child& c) {
+                  if (verb == "stop") live_.erase(service);
+                  if (!c.ok()) return done(c.error(), "");
+                  // The command was the job: it is over now that it has exited.
+                  const std::string job = verb + "-" + std::to_string(++jobs_);
+                  done("", job);
+                  if (on_job_done_) on_job_done_(job, service, "done");
+              });
+    }
+
+    void launch_reads() {
+        const bool poll_due = !polling_ && !live_.empty() && Clock::now() >= next_poll_;
+        if (reads_.empty() && !poll_due) return;
+        std::vector<std::string> names;
+        auto add = [&names](const std::string& name) {
+            if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+        };
+        for (const auto& [name, done] : reads_)
+            add(name);
+        if (poll_due)
+            for (const auto& name : live_)
+                add(name);
+        if (poll_due) {
+            polling_ = true;
+            next_poll_ = Clock::now() + kPollInterval;
+        }
+        const uint64_t run = ++shows_;
+        spawn(expand(commands_.state, common(), names), "state",
+              [this, run, names, poll_due, waiters = std::exchange(reads_, {})](Child& c) {
+                  if (poll_due) polling_ = false;
+                  std::string error;
+                  std::vector<ServiceState> states;
+                  if (!c.ok())
+                      error = c.error();
+                  else {
+                      try {
+                          states = parse_show(c.out_text, names);
+                      } catch (const SupervisorError& e) {
+                          error = commands_.source + ": " + e.what();
+                      }
+                  }
+                  if (!error.empty()) {
+                      logger()->warn("reading the state of {} service(s): {}", names.size(), error);
+                      for (const auto& [name, done] : waiters)
+                          done(error, {});
+                      return;
+                  }
+                  std::vector<std::pair<std::string, ServiceState>> changed;
+                  for (size_t i = 0; i < names.size(); ++i) {
+                      auto& view = views_[names[i]];
+                      if (view.first > run) continue;
+                      const bool news = view.first == 0 || !same(view.second, states[i]);
+                      view = {run, states[i]};
+                      // A supervisor without readiness notification says
+                      // "running" once it has started the process, a moment
+                      // before the service has come up (logged its start,
+                      // become ready) — and says nothing more after that. So
+                      // every poll re-announces a running service: what the
+                      // caller waits for may have changed, though the
+                      // supervisor's words did not.
+                      const bool running =
+                          states[i].active_state == "active" && states[i].sub_state == "running";
+                      if (news || (poll_due && running && live_.count(names[i])))
+                          changed.emplace_back(names[i], states[i]);
+                  }
+                  for (const auto& [name, state] : changed)
+                      if (on_change_) on_change_(name, state);
+                  for (const auto& [name, done] : waiters) {
+                      const size_t i = static_cast<size_t>(
+                          std::find(names.begin(), names.end(), name) - names.begin());
+                      done("", states[i]);
+                  }
+              });
+    }
+
+    std::shared_ptr<Child> spawn(const std::string& command, const std::string& what,
+                                 std::function<void(Child&)> finished) {
+        auto child = std::make_shared<Child>();
+        child->what = commands_.name + " " + what;
+        child->finished = std::move(finished);
+        std::vector<std::string> argv = jail_->enter_prefix();
+        argv.insert(argv.end(), {"/bin/sh", "-c", command});
+        int out[2], err[2];
+        if (pipe2(out, O_CLOEXEC) < 0) throw SupervisorError(std::string("pipe2: ") + std::strerror(errno));
+        if (pipe2(err, O_CLOEXEC) < 0) {
+            const int saved = errno;
+            close(out[0]);
+            close(out[1]);
+            throw SupervisorError(std::string("pipe2: ") + std::strerror(saved));
+        }
+        try {
+            child->process = std::make_unique<bp::process>(
+                context_, argv.front(), std::vector<std::string>(argv.begin() + 1, argv.end()),
+                bp::process_stdio{nullptr, out[1], err[1]}, bp::process_environment(environment_));
+        } catch (const std::exception& e) {
+            for (int fd : {out[0], out[1], err[0], err[1]})
+                close(fd);
+            throw SupervisorError("cannot run " + argv.front() + " for `" + child->what +
+                                  "`: " + e.what());
+        }
+        close(out[1]);
+        close(err[1]);
+        child->out = out[0];
+        child->err = err[0];
+        for (int fd : {child->out, child->err})
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        child->pid = child->process->id();
+        child->pidfd = static_cast<int>(syscall(SYS_pidfd_open, child->pid, 0));
+        if (child->pidfd < 0)
+            throw SupervisorError(std::string("pidfd_open: ") + std::strerror(errno));
+        logger()->trace("{} (pid {}): {}", child->what, child->pid, command);
+        children_.push_back(child);
+        return child;
+    }
+
+    // Waits until a command ends (or only `only`, when given), interrupt_fd is
+    // readable (true) or the deadline passes; runs the ended commands' callbacks.
+    bool pump(Clock::time_point deadline, int interrupt_fd, Child* only) {
+        std::vector<pollfd> fds;
+        std::vector<Child*> owners;
+        for (auto& child : children_) {
+            if (child->exited || (only && child.get() != only)) continue;
+            for (int fd : {child->pidfd, child->out, child->err}) {
+                if (fd < 0) continue;
+                fds.push_back({fd, POLLIN, 0});
+                owners.push_back(child.get());
+            }
+        }
+        if (interrupt_fd >= 0) fds.push_back({interrupt_fd, POLLIN, 0});
+        Clock::time_point until = deadline;
+        if (!only && !polling_ && !live_.empty()) until = std::min(until, next_poll_);
+        int n = poll(fds.data(), fds.size(), remaining_ms(until));
+        if (n < 0 && errno != EINTR)
+            throw SupervisorError(std::string("poll: ") + std::strerror(errno));
+        if (n <= 0) return false;
+        if (interrupt_fd >= 0 && fds.back().revents) return true;
+        for (size_t i = 0; i < owners.size(); ++i) {
+            if (!fds[i].revents) continue;
+            Child& child = *owners[i];
+            if (fds[i].fd == child.out)
+                Child::drain(child.out, child.out_text);
+            else if (fds[i].fd == child.err)
+                Child::drain(child.err, child.err_text);
+            else if (!child.exited) {
+                child.reap();
+            }
+        }
+        for (auto it = children_.begin(); it != children_.end();) {
+            auto child = *it;
+            if (!child->exited) {
+                ++it;
+                continue;
+            }
+            it = children_.erase(it);
+            logger()->trace("{} (pid {}) ended: {} {}", child->what, child->pid,
+                            child->code == CLD_EXITED ? "status" : "signal", child->status);
+            if (child->finished) later([child] { child->finished(*child); });
+        }
+        return false;
+    }
+};
+
+} // namespace
+
+std::string_view to_string(Operation operation) {
+    switch (operation) {
+    case Operation::version:
+        return "version";
+    case Operation::install:
+        return "install";
+    case Operation::start:
+        return "start";
+    case Operation::stop:
+        return "stop";
+    case Operation::reload:
+        return "reload";
+    case Operation::kill:
+        return "kill";
+    case Operation::state:
+        return "state";
+    }
+    return "?";
+}
+
+std::vector<std::string> unknown_placeholders(std::string_view templ, Operation operation) {
+    const auto known = known_placeholders(operation);
+    std::vector<std::string> unknown;
+    each_placeholder(templ, [&](std::string_view name, size_t, size_t) {
+        if (std::find(known.begin(), known.end(), name) == known.end()) unknown.emplace_back(name);
+    });
+    return unknown;
+}
+
+std::string expand(std::string_view templ, const std::map<std::string, std::string>& values,
+                   const std::vector<std::string>& names) {
+    std::string out;
+    size_t copied = 0;
+    each_placeholder(templ, [&](std::string_view name, size_t begin, size_t end) {
+        std::string value;
+        if (name == "names") {
+            for (const auto& n : names)
+                value += (value.empty() ? "" : " ") + shell_single_quoted(n);
+        } else if (auto it = values.find(std::string(name)); it != values.end()) {
+            value = shell_single_quoted(it->second);
+        } else {
+            return; // checked when the templates were loaded; left as written
+        }
+        out.append(templ.substr(copied, begin - copied));
+        out += value;
+        copied = end;
+    });
+    out.append(templ.substr(copied));
+    return out;
+}
+
+std::vector<ServiceState> parse_show(std::string_view output,
+                                     const std::vector<std::string>& names) {
+    std::vector<ServiceState> states;
+    bool in_block = false;
+    std::string id;
+    size_t start = 0;
+    auto fail = [&](const std::string& why) -> void {
+        throw SupervisorError("`state` output, block " + std::to_string(states.size()) + ": " +
+                              why);
+    };
+    while (start <= output.size()) {
+        size_t end = output.find('\n', start);
+        if (end == std::string_view::npos) end = output.size();
+        std::string_view line = output.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        start = end + 1;
+        if (trimmed(line).empty()) {
+            in_block = false;
+            continue;
+        }
+        if (!in_block) {
+            states.emplace_back();
+            in_block = true;
+            if (states.size() > names.size())
+                fail("more blocks than the " + std::to_string(names.size()) +
+                     " service(s) asked for");
+        }
+        ServiceState& s = states.back();
+        const size_t equals = line.find('=');
+        if (equals == std::string_view::npos)
+            fail("expected KEY=value, got '" + std::string(line) + "'");
+        const std::string_view key = line.substr(0, equals);
+        const std::string_view value = line.substr(equals + 1);
+        auto integer = [&](auto& field) {
+            using Field = std::remove_reference_t<decltype(field)>;
+            auto parsed = number<Field>(value);
+            if (!parsed)
+                fail("expected a number in " + std::string(key) + "=, got '" + std::string(value) +
+                     "'");
+            field = *parsed;
+        };
+        if (key == "ActiveState")
+            s.active_state = value;
+        else if (key == "SubState")
+            s.sub_state = value;
+        else if (key == "Result")
+            s.result = value;
+        else if (key == "LoadState")
+            s.load_state = value;
+        else if (key == "MainPID")
+            integer(s.main_pid);
+        else if (key == "NRestarts")
+            integer(s.n_restarts);
+        else if (key == "ExecMainCode")
+            integer(s.exec_main_code);
+        else if (key == "ExecMainStatus")
+            integer(s.exec_main_status);
+        else if (key == "ExecMainExitTimestampMonotonic")
+            integer(s.exec_main_exit_us);
+        else if (key == "Job") {
+            // systemctl prints the job's id (or nothing, or 0, when there is none).
+            const std::string text = trimmed(value);
+            size_t digits = 0;
+            while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+                ++digits;
+            auto id_number = number<uint32_t>(std::string_view(text).substr(0, digits));
+            s.job_id = text.empty() ? 0 : id_number ? *id_number : 1;
+            if (!text.empty() && text != "0" && s.job_id == 0) s.job_id = 1;
+        } else if (key == "Id") {
+            const size_t i = states.size() - 1;
+            if (value != names[i])
+                fail("Id=" + std::string(value) + " where " + names[i] + " was asked for");
+        }
+    }
+    if (states.size() != names.size())
+        throw SupervisorError("`state` printed " + std::to_string(states.size()) +
+                              " block(s) for " + std::to_string(names.size()) + " service(s)");
+    return states;
+}
+
+std::unique_ptr<Supervisor> make_command_driver(CommandSet commands, const DriverContext& context) {
+    return std::make_unique<CommandDriver>(std::move(commands), context);
+}
+
+} // namespace crashloop

@@ -1,0 +1,121 @@
+// `exec:FILE`: a supervisor of your own, without C++. FILE is TOML: the
+// supervisor's name, and one shell command template per operation, run with
+// /bin/sh -c inside the run's jail (command_driver.hpp lists the placeholders;
+// scenarios/supervisors/planted.toml is a worked example):
+//
+//   name    = "mysupervisor"                 # picks scenarios/expectations/<name>-<version>.toml
+//   version = "mysupervisor --version"       # its first line of output
+//   install = "mysupervisor load {unit_file}"    # optional, once per service before it starts
+//   start   = "mysupervisor start {name}"    # returns once the service runs; non-zero: refused
+//   stop    = "mysupervisor stop {name}"     # returns once it is down
+//   reload  = "mysupervisor reload {name}"   # optional (reload cells are n/a without it)
+//   kill    = "mysupervisor kill {signal} {name}"  # optional: the main process only
+//   state   = "mysupervisor show {names}"    # systemctl-show blocks, one per name, in order
+//
+//   [not_supported]                          # cells this supervisor cannot express
+//   watchdog = "no watchdog"                 # cause id = why (the cell is n/a)
+#include <toml++/toml.h>
+
+#include "command_driver.hpp"
+#include "exit_cause.hpp"
+#include "errors.hpp"
+#include "toml_input.hpp"
+
+namespace crashloop {
+
+namespace {
+
+struct Key {
+    std::string_view name;
+    Operation operation;
+    std::string CommandSet::*field;
+    bool required;
+};
+
+const Key kKeys[] = {
+    {"version", Operation::version, &CommandSet::version, true},
+    {"install", Operation::install, &CommandSet::install, false},
+    {"start", Operation::start, &CommandSet::start, true},
+    {"stop", Operation::stop, &CommandSet::stop, true},
+    {"reload", Operation::reload, &CommandSet::reload, false},
+    {"kill", Operation::kill, &CommandSet::kill, false},
+    {"state", Operation::state, &CommandSet::state, true},
+};
+
+} // namespace
+
+CommandSet load_exec_commands(const std::filesystem::path& file,
+                              const std::filesystem::path& scenarios) {
+    const std::string where = file.string();
+    const toml::table top = parse_toml(file);
+    reject_unknown_keys(
+        top,
+        {"name", "version", "install", "start", "stop", "reload", "kill", "state", "not_supported"},
+        where, "an exec supervisor file");
+    CommandSet commands;
+    commands.source = where;
+
+    auto text = [&](std::string_view key, bool required) -> std::string {
+        const toml::node* node = top.get(key);
+        if (!node) {
+            if (required)
+                throw InputError(where, 0, "expected a key '" + std::string(key) + "', got none");
+            return "";
+        }
+        const auto* value = node->as_string();
+        if (!value || value->get().empty())
+            throw InputError(where, line_of(*node),
+                             "expected a non-empty string in " + std::string(key) + ", got " +
+                                 shown(*node));
+        return value->get();
+    };
+
+    commands.name = text("name", true);
+    for (const Key& key : kKeys) {
+        std::string templ = text(key.name, key.required);
+        for (const auto& unknown : unknown_placeholders(templ, key.operation))
+            throw InputError(where, line_of(*top.get(key.name)),
+                             "expected only the placeholders " + std::string(key.name) +
+                                 " knows in " + std::string(key.name) + ", got {" + unknown + "}");
+        commands.*key.field = std::move(templ);
+    }
+
+    if (const toml::node* node = top.get("not_supported")) {
+        const auto* table = node->as_table();
+        if (!table)
+            throw InputError(where, line_of(*node),
+                             "expected a table [not_supported] of cause-id = \"reason\", got " +
+                                 shown(*node));
+        std::vector<ExitCause> causes;
+        if (const auto known = scenarios / "causes.toml"; std::filesystem::exists(known))
+            causes = load_exit_causes(known);
+        for (auto&& [key, value] : *table) {
+            const int line = static_cast<int>(key.source().begin.line);
+            const std::string id(key.str());
+            if (!causes.empty() && std::none_of(causes.begin(), causes.end(),
+                                                [&](const ExitCause& c) { return c.id == id; }))
+                throw InputError(where, line,
+                                 "expected a cause id of causes.toml in [not_supported], got '" +
+                                     id + "'");
+            const auto* reason = value.as_string();
+            if (!reason || reason->get().empty())
+                throw InputError(where, line,
+                                 "expected a reason (a non-empty string) for " + id + ", got " +
+                                     shown(value));
+            commands.not_supported[id] = reason->get();
+        }
+    }
+    return commands;
+}
+
+DriverInfo exec_driver() {
+    return {.name = "exec",
+            .usage = "exec:FILE (a TOML file of command templates, see scenarios/supervisors/)",
+            .takes_argument = true,
+            .make = [](const DriverContext& context) -> std::unique_ptr<Supervisor> {
+                return make_command_driver(load_exec_commands(context.argument, context.scenarios),
+                                           context);
+            }};
+}
+
+} // namespace crashloop

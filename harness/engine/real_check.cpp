@@ -1,0 +1,889 @@
+#include "real_check.hpp"
+#include "log.hpp"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "errors.hpp"
+#include "fd.hpp"
+#include "runner.hpp"
+#include "supervisor.hpp"
+#include "unit_file.hpp"
+
+namespace crashloop {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long a daemon that catches a signal gets to die of it before it is
+// judged to have handled it and lived on (see run_signal()).
+constexpr std::chrono::seconds kCaughtSignalWindow{3};
+
+// systemd's DefaultTimeoutStopSec=, for a unit that sets none.
+constexpr std::chrono::seconds kDefaultTimeoutStop{90};
+
+std::shared_ptr<spdlog::logger> logger() { return crashloop::logger("harness"); }
+
+long long monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+bool readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+// kill(P, 0), through its pidfd: a pidfd turns readable when its process ends.
+bool alive(uint32_t pid) {
+    if (pid == 0) return false;
+    Fd fd = pidfd_of(pid);
+    return fd.get() >= 0 && !readable(fd.get());
+}
+
+// Whether the process catches or ignores a signal (/proc/PID/status, SigCgt/SigIgn).
+struct Disposition {
+    bool caught = false, ignored = false;
+};
+Disposition disposition_of(uint32_t pid, int signo) {
+    Disposition d;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);) {
+        bool* flag = line.starts_with("SigCgt:")   ? &d.caught
+                     : line.starts_with("SigIgn:") ? &d.ignored
+                                                   : nullptr;
+        if (!flag) continue;
+        const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+        *flag = (mask >> (signo - 1)) & 1ULL;
+    }
+    return d;
+}
+
+Incarnation incarnation(int number, uint32_t pid, long long started_ns, std::string last_event) {
+    Incarnation i;
+    i.number = number;
+    i.pid = static_cast<int>(pid);
+    i.started_ns = started_ns;
+    i.last_event = std::move(last_event);
+    return i;
+}
+
+std::string ms_text(long long ms) {
+    return std::to_string(ms) + " ms";
+}
+
+std::string seen(const ServiceState& end) {
+    if (end.exec_main_code == CLD_EXITED)
+        return "exit code " + std::to_string(end.exec_main_status);
+    return "signal " + signal_name(end.exec_main_status);
+}
+
+// How systemd saw the main process end, as the table's outcome.
+Outcome outcome_of(const ServiceState& end) {
+    Outcome o;
+    if (end.result == "watchdog")
+        o.kind = Outcome::Kind::watchdog;
+    else if (end.result == "timeout")
+        o.kind = Outcome::Kind::timeout;
+    else if (end.exec_main_code == CLD_EXITED)
+        o.exit_code = end.exec_main_status;
+    else {
+        o.kind = Outcome::Kind::killed;
+        o.signal = end.exec_main_status;
+    }
+    return o;
+}
+
+// The signal a cause sends to the main pid from outside; 0 when it sends none.
+// The table's signal rows (sighup … sigbus) have the fake httpd raise it itself;
+// a real daemon gets it from outside, as `kill -s SIG <MainPID>` does.
+int outside_signal(const ExitCause& cause) {
+    if (cause.trigger == Trigger::kill) return cause.kill_signal;
+    if (cause.group == "table" && cause.trigger == Trigger::none &&
+        cause.outcome.kind == Outcome::Kind::killed)
+        return cause.outcome.signal;
+    return 0;
+}
+
+// Why a cause cannot be put to a real daemon from outside, or "" when it can.
+std::string not_applicable(const ExitCause& cause, const ServiceSettings& unit) {
+    if (unit.type == "oneshot" || unit.type == "dbus")
+        return "a Type=" + unit.type + " service is not run by --real (" +
+               (unit.type == "dbus" ? "the private manager has no D-Bus to take its name"
+                                    : "it has no main process that stays") +
+               ")";
+    if (cause.trigger == Trigger::stop || outside_signal(cause) != 0) return "";
+    const std::string tail = "; run without --real to use the fake httpd";
+    if (cause.group == "modifier")
+        return "a real daemon cannot be told to end by " + describe(cause.outcome) +
+               " (the case sets its own exit status rules on the unit)" + tail;
+    if (cause.every_incarnation)
+        return "a real daemon cannot be told to crash at every start" + tail;
+    if (cause.trigger == Trigger::reload && cause.outcome.kind == Outcome::Kind::killed)
+        return "a real daemon cannot be told to crash during a graceful reload" + tail;
+    switch (cause.outcome.kind) {
+    case Outcome::Kind::exited:
+        return "a real daemon cannot be told to exit " + std::to_string(cause.outcome.exit_code) +
+               tail;
+    case Outcome::Kind::timeout:
+        return cause.trigger == Trigger::reload
+                   ? "a real daemon cannot be told to hang in ExecReload=" + tail
+                   : "a real daemon cannot be told to stall its start-up past TimeoutStartSec=" +
+                         tail;
+    case Outcome::Kind::watchdog:
+        return "a real daemon cannot be told to miss its watchdog pings" + tail;
+    default:
+        return "a real daemon cannot be told to do this" + tail;
+    }
+}
+
+// systemd's parse_env_file(), the plain part of it: NAME=value lines, '#' and
+// ';' comments, one level of single or double quotes around the value.
+std::vector<std::string> read_environment_file(const ServiceSettings::EnvironmentFile& file) {
+    std::ifstream in(file.path);
+    if (!in) {
+        if (file.may_be_missing) return {};
+        throw InputError(file.source, 0,
+                         "EnvironmentFile=" + file.path +
+                             " cannot be read (systemd would refuse to "
+                             "start the service; a leading '-' lets it be missing)");
+    }
+    std::vector<std::string> out;
+    constexpr std::string_view blank = " \t\r";
+    for (std::string line; std::getline(in, line);) {
+        const auto first = line.find_first_not_of(blank);
+        if (first == std::string::npos || line[first] == '#' || line[first] == ';') continue;
+        const auto equals = line.find('=', first);
+        if (equals == std::string::npos) continue;
+        std::string name = line.substr(first, equals - first);
+        name.erase(name.find_last_not_of(blank) + 1);
+        std::string value = line.substr(equals + 1);
+        value.erase(0, std::min(value.size(), value.find_first_not_of(blank)));
+        value.erase(value.find_last_not_of(blank) + 1);
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front())
+            value = value.substr(1, value.size() - 2);
+        if (!name.empty()) out.push_back(name + "=" + value);
+    }
+    return out;
+}
+
+// The [Service] settings the transient unit carries; any other the unit sets is named in a note.
+const std::set<std::string, std::less<>>& carried_keys() {
+    static const std::set<std::string, std::less<>> keys = {"Type",
+                                                            "Restart",
+                                                            "RestartSec",
+                                                            "TimeoutSec",
+                                                            "TimeoutStartSec",
+                                                            "TimeoutStopSec",
+                                                            "WatchdogSec",
+                                                            "StartLimitInterval",
+                                                            "StartLimitBurst",
+                                                            "KillSignal",
+                                                            "KillMode",
+                                                            "ExecStart",
+                                                            "ExecReload",
+                                                            "ExecStop",
+                                                            "PIDFile",
+                                                            "SuccessExitStatus",
+                                                            "RestartPreventExitStatus",
+                                                            "RestartForceExitStatus",
+                                                            "Environment",
+                                                            "EnvironmentFile"};
+    return keys;
+}
+
+std::string command_text(const std::vector<std::string>& argv) {
+    std::string text;
+    for (const auto& word : argv)
+        text += (text.empty() ? "" : " ") + word;
+    return text;
+}
+
+// One transient service at a time on the supervisor, and every wait on an
+// event with a deadline: systemd's signals and replies, a pidfd, the interrupt.
+class RealRunner {
+  public:
+    RealRunner(Supervisor& supervisor, const RestartTable& table, const Expectations& expectations,
+               const ServiceSettings& settings, const CheckOptions& options)
+        : supervisor_(supervisor), table_(table), expectations_(expectations), settings_(settings),
+          options_(options), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
+        if (epoll_.get() < 0)
+            throw SupervisorError(std::string("epoll_create1: ") + std::strerror(errno));
+        if (options_.run.interrupt_fd >= 0) add_to_epoll(options_.run.interrupt_fd);
+    }
+    ~RealRunner() { *alive_ = false; }
+
+    void watch() {
+        auto alive = alive_;
+        supervisor_.watch(
+            [this, alive](const std::string& unit, const ServiceState& live) {
+                if (*alive) on_change(unit, live);
+            },
+            [this, alive](const std::string& job, const std::string&, const std::string& result) {
+                if (*alive) jobs_[job] = result;
+            });
+    }
+
+    std::string unit_name(const std::string& id) const {
+        return supervisor_.service_prefix() + "real-" + id + ".service";
+    }
+
+    CellResult run_cause(const ExitCause& cause) {
+        begin_cell(cause.id);
+        CellResult cell = blank_cell(cause.id, expected_restart(table_, settings_.restart, cause));
+        const auto started = Clock::now();
+        const auto deadline = started + options_.run.cell_deadline;
+        if (start_daemon(cell, deadline)) {
+            if (cause.trigger == Trigger::stop)
+                run_stop(cell, deadline);
+            else
+                run_signal(cell, cause, outside_signal(cause), deadline);
+        }
+        if (!handled_.empty()) answers_[cell.cause] = handled_ + answer_in_words(cell);
+        end_cell(cell, started);
+        return cell;
+    }
+
+    CellResult run_reloads(unsigned reloads) {
+        begin_cell(graceful_reload_id);
+        CellResult cell = blank_cell(graceful_reload_id, false);
+        const auto started = Clock::now();
+        const auto deadline = started + options_.run.cell_deadline;
+        if (start_daemon(cell, deadline)) reload_loop(cell, reloads, deadline);
+        end_cell(cell, started);
+        return cell;
+    }
+
+    std::string answer_of(const CellResult& cell) const {
+        auto it = answers_.find(cell.cause);
+        return it == answers_.end() ? "" : it->second;
+    }
+
+  private:
+    Supervisor& supervisor_;
+    const RestartTable& table_;
+    const Expectations& expectations_;
+    const ServiceSettings& settings_;
+    const CheckOptions& options_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Fd epoll_;
+
+    // The cell in progress.
+    std::string unit_;
+    long changes_ = 0;
+    std::map<std::string, std::string> jobs_; // job → result, as JobRemoved said
+    bool recording_ends_ = false;
+    std::optional<ServiceState> first_end_; // how P1 ended, as systemd's signals said
+    std::vector<std::pair<uint32_t, long long>> main_pids_; // distinct, with when first seen
+    Fd watched_;                                            // the pidfd being waited on, if any
+    std::optional<long long> death_ns_;                     // when it turned readable
+    std::string last_state_ = "not started";
+    std::map<std::string, std::string> answers_; // cause id → plain words
+    std::string handled_; // "the daemon handled SIGTERM and ended by exit code 0: "
+
+    void add_to_epoll(int fd) {
+        epoll_event event{};
+        event.events = EPOLLIN;
+        event.data.fd = fd;
+        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
+            throw SupervisorError(std::string("epoll_ctl: ") + std::strerror(errno));
+    }
+
+    void on_change(const std::string& unit, const ServiceState& live) {
+        if (unit != unit_) return;
+        ++changes_;
+        last_state_ = live.state();
+        note_main_pid(live.main_pid);
+        // systemd forgets how a main process ended once the next one runs; the
+        // signal that announced the end carries it.
+        if (recording_ends_ && !first_end_ && live.exec_main_code != 0) first_end_ = live;
+    }
+
+    void note_main_pid(uint32_t pid) {
+        if (pid == 0) return;
+        for (const auto& [known, when] : main_pids_)
+            if (known == pid) return;
+        main_pids_.emplace_back(pid, monotonic_ns());
+    }
+
+    // Dispatches, or sleeps until systemd says something, the watched pidfd
+    // turns readable or the deadline; false once the deadline has passed.
+    bool pump(Clock::time_point deadline) {
+        if (Clock::now() >= deadline) return false;
+        if (supervisor_.wait(deadline, epoll_.get())) {
+            if (options_.run.interrupt_fd >= 0 && readable(options_.run.interrupt_fd))
+                throw Interrupted();
+            if (watched_.get() >= 0 && readable(watched_.get())) {
+                death_ns_ = monotonic_ns();
+                epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, watched_.get(), nullptr);
+                watched_ = Fd();
+            }
+        }
+        return true;
+    }
+
+    void watch_pid(Fd pidfd) {
+        if (watched_.get() >= 0) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, watched_.get(), nullptr);
+        watched_ = std::move(pidfd);
+        death_ns_.reset();
+        if (watched_.get() < 0) return;
+        if (readable(watched_.get())) {
+            death_ns_ = monotonic_ns();
+            watched_ = Fd();
+            return;
+        }
+        add_to_epoll(watched_.get());
+    }
+
+    // A method that may queue a job; waits for the job's end. Returns its result
+    // ("done", "failed" …), "refused: …", or "" at the deadline.
+    std::string run_job(const std::function<void(Supervisor::Done)>& call,
+                        Clock::time_point deadline) {
+        // Owned by the callback too: a reply that comes after we gave up lands here, not on a dead frame.
+        struct Reply {
+            std::optional<std::string> error, job;
+        };
+        auto reply = std::make_shared<Reply>();
+        call([reply](const std::string& e, const std::string& j) {
+            reply->error = e;
+            reply->job = j;
+        });
+        for (;;) {
+            if (reply->error && !reply->error->empty()) return "refused: " + *reply->error;
+            if (reply->job && reply->job->empty()) return "done"; // no job: the method was the whole of it
+            if (reply->job) {
+                auto it = jobs_.find(*reply->job);
+                if (it != jobs_.end()) return it->second;
+            }
+            if (!pump(deadline)) return "";
+        }
+    }
+
+    // The unit's properties as of now: the reply follows every change systemd made before it.
+    std::optional<ServiceState> snapshot(Clock::time_point deadline) {
+        // Owned by the callback too: a reply that comes after we gave up lands here, not on a dead frame.
+        struct Reply {
+            std::optional<ServiceState> state;
+            std::string error;
+        };
+        auto reply = std::make_shared<Reply>();
+        supervisor_.state(unit_, [reply](const std::string& e, const ServiceState& s) {
+            reply->error = e;
+            reply->state = s;
+        });
+        while (!reply->state)
+            if (!pump(deadline)) return std::nullopt;
+        if (!reply->error.empty()) throw SupervisorError("reading " + unit_ + ": " + reply->error);
+        last_state_ = reply->state->state();
+        note_main_pid(reply->state->main_pid);
+        return reply->state;
+    }
+
+    // Reads, and if `settled` does not hold yet, sleeps until the unit changes
+    // (or the watched pid dies) and reads again. nullopt at the deadline.
+    template <typename Settled>
+    std::optional<ServiceState> wait_until(Settled settled, Clock::time_point deadline) {
+        for (;;) {
+            const long seen_changes = changes_;
+            const bool had_death = death_ns_.has_value();
+            auto s = snapshot(deadline);
+            if (!s) return std::nullopt;
+            if (settled(*s)) return s;
+            while (changes_ == seen_changes && death_ns_.has_value() == had_death)
+                if (!pump(deadline)) return std::nullopt;
+        }
+    }
+
+    static bool down(const ServiceState& s) {
+        return (s.active_state == "inactive" || s.active_state == "failed") && s.job_id == 0;
+    }
+
+    void begin_cell(const std::string& id) {
+        unit_ = unit_name(id);
+        changes_ = 0;
+        jobs_.clear();
+        recording_ends_ = false;
+        first_end_.reset();
+        main_pids_.clear();
+        watch_pid(Fd());
+        death_ns_.reset();
+        last_state_ = "not started";
+        handled_.clear();
+    }
+
+    CellResult blank_cell(const std::string& id, bool expected) const {
+        CellResult cell;
+        cell.restart = settings_.restart;
+        cell.cause = id;
+        cell.expected_restarted = expected;
+        return cell;
+    }
+
+    ServiceSpec service_spec(const std::string& what) const {
+        const ServiceSettings& u = settings_;
+        ServiceSpec s;
+        s.name = unit_;
+        s.description = "crashloop check --real " + u.unit_name + ": " + what;
+        s.type = u.type;
+        s.restart = u.restart;
+        s.restart_sec = u.restart_sec;
+        // The manager's defaults where the unit sets none (DefaultTimeoutStartSec= & co.).
+        s.timeout_start = u.timeout_start.value_or(std::chrono::seconds(90));
+        s.timeout_stop = u.timeout_stop.value_or(kDefaultTimeoutStop);
+        if (u.watchdog) s.watchdog = *u.watchdog;
+        s.exec_start = u.exec_start;
+        if (!u.exec_reload.empty()) s.exec_reload = u.exec_reload.front();
+        if (!u.exec_stop.empty()) s.exec_stop = u.exec_stop.front();
+        s.pid_file = u.pid_file;
+        s.kill_signal = u.kill_signal;
+        s.kill_mode = u.kill_mode;
+        s.start_limit_interval = u.start_limit_interval;
+        s.start_limit_burst = u.start_limit_burst;
+        s.rules = u.rules;
+        s.environment = u.environment;
+        // systemd reads EnvironmentFile= at every start, its values over Environment='s.
+        for (const auto& file : u.environment_files)
+            for (auto& assignment : read_environment_file(file))
+                s.environment.push_back(std::move(assignment));
+        return s;
+    }
+
+    // Starts the daemon and waits until it runs with a main pid; false (and an
+    // error verdict) when it does not.
+    bool start_daemon(CellResult& cell, Clock::time_point deadline) {
+        const std::string result = run_job(
+            [&](Supervisor::Done done) {
+                supervisor_.start(service_spec(cell.cause), std::move(done));
+            },
+            deadline);
+        if (result != "done") {
+            auto s = snapshot(deadline);
+            return fail_cell(cell,
+                             "the daemon did not start: start job " +
+                                 (result.empty() ? "unfinished at the deadline" : result) +
+                                 (s ? " (" + s->state() + ", Result=" + s->result + ")" : ""));
+        }
+        auto s = wait_until(
+            [](const ServiceState& now) {
+                return now.state() == "active/running" && now.job_id == 0;
+            },
+            deadline);
+        if (!s)
+            return fail_cell(cell, "the daemon never became active/running: systemd last said " +
+                                       last_state_);
+        if (s->main_pid == 0)
+            return fail_cell(
+                cell,
+                "systemd knows no main pid for the daemon (a Type=forking unit without PIDFile= "
+                "whose daemon systemd could not guess)");
+        Fd pidfd = pidfd_of(s->main_pid);
+        if (pidfd.get() < 0)
+            return fail_cell(cell,
+                             fmt::format("pidfd_open({}): {}", s->main_pid, std::strerror(errno)));
+        main_pids_.clear();
+        note_main_pid(s->main_pid);
+        watch_pid(std::move(pidfd));
+        return true;
+    }
+
+    bool fail_cell(CellResult& cell, const std::string& reason) {
+        cell.verdict = Verdict::error;
+        cell.reason = reason;
+        cell.observed.final_state = last_state_;
+        if (cell.evidence.empty()) cell.evidence = "systemd last said " + last_state_;
+        return false;
+    }
+
+    uint32_t p1() const { return main_pids_.empty() ? 0 : main_pids_.front().first; }
+
+    // `kill -s SIG <MainPID>` from outside, then: a new main pid, or down for good.
+    void run_signal(CellResult& cell, const ExitCause& cause, int signo,
+                    Clock::time_point deadline) {
+        const uint32_t pid = p1();
+        const Disposition d = disposition_of(pid, signo);
+        const std::string sent =
+            signal_name(signo) + " sent from outside to main pid " + std::to_string(pid);
+        if (d.ignored) {
+            cell.verdict = Verdict::not_applicable;
+            cell.reason = "the daemon ignores " + signal_name(signo) + " (SigIgn of main pid " +
+                          std::to_string(pid) + "): it cannot die by it from outside";
+            cell.evidence = cell.reason;
+            return;
+        }
+        const long long sent_ns = monotonic_ns();
+        recording_ends_ = true;
+        if (syscall(SYS_pidfd_send_signal, watched_.get(), signo, nullptr, 0) != 0)
+            return void(fail_cell(cell, fmt::format("pidfd_send_signal({}, {}): {}", pid,
+                                                    signal_name(signo), std::strerror(errno))));
+        // A daemon that catches the signal may live on (Apache restarts in place
+        // on SIGHUP), and nothing announces that: past kCaughtSignalWindow it is
+        // judged to have survived, which is n/a, never a pass or a fail.
+        const auto death_deadline = d.caught ? std::min(deadline, Clock::now() + kCaughtSignalWindow) : deadline;
+        while (!death_ns_)
+            if (!pump(death_deadline)) break;
+        if (!death_ns_) {
+            auto s = snapshot(Clock::now() + std::chrono::seconds(5));
+            if (d.caught && s && s->state() == "active/running" && s->main_pid == pid) {
+                // The daemon handled the signal itself and lives on (Apache restarts
+                // in place on SIGHUP): there was no death for systemd to judge.
+                cell.verdict = Verdict::not_applicable;
+                cell.reason = fmt::format(
+                    "the daemon catches {} and survived it: main pid {} still running {} "
+                    "after the signal, so there was no death for systemd to judge",
+                    signal_name(signo), pid, ms_text((monotonic_ns() - sent_ns) / 1000000));
+                cell.evidence = sent + "; it catches the signal (SigCgt); now " + s->state() +
+                                ", main pid " + std::to_string(pid);
+                answers_[cell.cause] = fmt::format(
+                    "no death: the daemon handled {} (main pid {} kept)", signal_name(signo), pid);
+                return;
+            }
+            return void(
+                fail_cell(cell, fmt::format("main pid {} still alive {} after {}; systemd says {}",
+                                            pid, ms_text(options_.run.cell_deadline.count()),
+                                            signal_name(signo), last_state_)));
+        }
+        observe_end(cell, cause, sent + (d.caught ? " (the daemon catches it)" : ""), sent_ns,
+                    deadline);
+    }
+
+    // systemd's own stop: never a restart, whatever Restart= says.
+    void run_stop(CellResult& cell, Clock::time_point deadline) {
+        recording_ends_ = true;
+        const long long sent_ns = monotonic_ns();
+        const std::string result = run_job(
+            [&](Supervisor::Done done) { supervisor_.stop(unit_, std::move(done)); }, deadline);
+        if (result.empty())
+            return void(fail_cell(cell, "the stop job did not finish before the deadline"));
+        ExitCause stop;
+        stop.id = "stop";
+        stop.trigger = Trigger::stop;
+        stop.outcome.kind = Outcome::Kind::supervisor_stop;
+        observe_end(cell, stop, "systemd's own stop (StopUnit), job " + result, sent_ns, deadline);
+    }
+
+    // After P1 died (or was stopped): the verdict from what systemd settled on.
+    void observe_end(CellResult& cell, const ExitCause& cause, const std::string& trigger_text,
+                     long long sent_ns, Clock::time_point deadline) {
+        const uint32_t pid = p1();
+        auto restarted_now = [&](const ServiceState& s) {
+            return s.state() == "active/running" && s.job_id == 0 && s.main_pid != 0 &&
+                   s.main_pid != pid && alive(s.main_pid);
+        };
+        auto s = wait_until(
+            [&](const ServiceState& now) { return down(now) || restarted_now(now); }, deadline);
+        if (!s)
+            return void(
+                fail_cell(cell, fmt::format("no verdict within {}: {}; systemd last said {}",
+                                            ms_text(options_.run.cell_deadline.count()),
+                                            trigger_text, last_state_)));
+        const bool restarted = restarted_now(*s);
+        // A stop that left P1 behind (KillMode=none, or a unit that lost track of it).
+        if (!death_ns_ && !restarted && alive(pid))
+            return void(
+                fail_cell(cell, fmt::format("systemd says {} but main pid {} is still alive",
+                                            s->state(), pid)));
+        if (!first_end_ && s->exec_main_code != 0 && !restarted) first_end_ = *s;
+
+        Observation& o = cell.observed;
+        o.restarted = restarted;
+        o.restarts = static_cast<int>(main_pids_.size()) - 1;
+        o.supervisor_restarts = static_cast<int>(s->n_restarts);
+        o.final_state = s->state();
+        o.final_result = s->result;
+        Incarnation first = incarnation(1, pid, main_pids_.front().second, "ended");
+        if (first_end_) {
+            o.result = first_end_->result;
+            if (first_end_->exec_main_code == CLD_EXITED)
+                o.exit_code = first_end_->exec_main_status;
+            else
+                o.signal = first_end_->exec_main_status;
+            first.last_event = "ended: " + seen(*first_end_);
+        }
+        o.incarnations.push_back(first);
+        for (size_t i = 1; i < main_pids_.size(); ++i)
+            o.incarnations.push_back(
+                incarnation(static_cast<int>(i + 1), main_pids_[i].first, main_pids_[i].second,
+                            main_pids_[i].first == s->main_pid ? "running" : "ended"));
+        // The moment P1 died: systemd's own reaping time if it said, else the pidfd's.
+        std::optional<long long> death = death_ns_;
+        if (first_end_ && first_end_->exec_main_exit_us)
+            death = static_cast<long long>(first_end_->exec_main_exit_us) * 1000;
+        if (restarted && death) o.delay_ms = (main_pids_.back().second - *death) / 1000000;
+
+        std::string evidence = trigger_text;
+        if (death_ns_)
+            evidence += fmt::format("; pid {} died {} later (pidfd)", pid,
+                                    ms_text((*death_ns_ - sent_ns) / 1000000));
+        if (first_end_)
+            evidence += "; systemd saw " + seen(*first_end_) + ", Result=" + first_end_->result;
+        std::string pids = "main pids";
+        for (size_t i = 0; i < main_pids_.size(); ++i)
+            pids += (i ? "→" : " ") + std::to_string(main_pids_[i].first);
+        evidence += "; " + pids;
+        if (restarted) evidence += fmt::format(" (alive: kill({}, 0))", s->main_pid);
+        if (o.delay_ms)
+            evidence += "; active/running again " + ms_text(*o.delay_ms) + " after the death";
+        evidence +=
+            "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
+        if (!restarted || o.final_result != "success") evidence += ", Result=" + o.final_result;
+        cell.evidence = evidence;
+
+        // The manual's answer for the end systemd actually saw: a real daemon may
+        // handle the signal (Apache exits 0 on SIGTERM).
+        if (cause.outcome.kind == Outcome::Kind::supervisor_stop) {
+            cell.expected_restarted =
+                table_.shall_restart(settings_.restart, cause.outcome, settings_.rules);
+        } else if (first_end_) {
+            cell.expected_restarted =
+                table_.shall_restart(settings_.restart, outcome_of(*first_end_), settings_.rules);
+        } else {
+            return void(fail_cell(cell, "systemd's view of how main pid " + std::to_string(pid) +
+                                            " ended was gone before it could be read"));
+        }
+        if (o.restarts != o.supervisor_restarts) {
+            cell.verdict = Verdict::error;
+            cell.reason = fmt::format(
+                "{} distinct main pid(s) after {} mean {} restart(s), systemd's NRestarts={}",
+                main_pids_.size(), pid, o.restarts, o.supervisor_restarts);
+            return;
+        }
+        const KnownDeviation* known = expectations_.find(cell.cause, settings_.restart);
+        cell.verdict = judge(cell.expected_restarted, restarted, known);
+        if (cell.verdict == Verdict::known_deviation)
+            cell.reason = known->reason;
+        else if (cell.verdict == Verdict::unexpected_pass)
+            cell.reason = unexpected_pass_reason(*known);
+        else if (cell.verdict == Verdict::fail)
+            cell.reason = std::string("the manual says ") +
+                          (first_end_ ? seen(*first_end_) : std::string("a stop")) +
+                          (cell.expected_restarted ? " restarts" : " stays down") + ", systemd " +
+                          (restarted ? "restarted it" : "left it down");
+        if (first_end_ && cause.outcome.kind == Outcome::Kind::killed &&
+            outcome_of(*first_end_) != cause.outcome)
+            handled_ = "the daemon handled " + signal_name(cause.outcome.signal) +
+                       " and ended by " + seen(*first_end_) + ": ";
+    }
+
+    // N graceful reloads (ReloadUnit → ExecReload=): each job must succeed and the main pid stay.
+    void reload_loop(CellResult& cell, unsigned reloads, Clock::time_point deadline) {
+        const uint32_t pid = p1();
+        unsigned done = 0;
+        std::string failure;
+        for (unsigned i = 1; i <= reloads && failure.empty(); ++i) {
+            const std::string result = run_job(
+                [&](Supervisor::Done d) { supervisor_.reload(unit_, std::move(d)); }, deadline);
+            if (result != "done") {
+                failure = fmt::format("reload {} of {}: job {}", i, reloads,
+                                      result.empty() ? "unfinished at the deadline" : result);
+                break;
+            }
+            auto s = snapshot(deadline);
+            if (!s) {
+                failure =
+                    fmt::format("reload {} of {}: no state read before the deadline", i, reloads);
+                break;
+            }
+            if (death_ns_ || s->main_pid != pid)
+                failure = fmt::format(
+                    "reload {} of {}: main pid {} {}; systemd says {} main pid {}", i, reloads, pid,
+                    death_ns_ ? "died" : "replaced", s->state(), s->main_pid);
+            else
+                ++done;
+        }
+        auto s = snapshot(deadline);
+        Observation& o = cell.observed;
+        o.incarnations.push_back(
+            incarnation(1, pid, main_pids_.front().second, death_ns_ ? "ended" : "running"));
+        o.restarts = static_cast<int>(main_pids_.size()) - 1;
+        o.restarted = o.restarts > 0;
+        if (s) {
+            o.supervisor_restarts = static_cast<int>(s->n_restarts);
+            o.final_state = s->state();
+            o.final_result = s->result;
+        }
+        const std::string command = settings_.exec_reload.empty()
+                                        ? std::string("-")
+                                        : command_text(settings_.exec_reload.front());
+        cell.evidence = fmt::format(
+            "{} of {} reloads done (ReloadUnit: {}); main pid {} before, {} after ({}); "
+            "NRestarts={}; now {}",
+            done, reloads, command, pid, s ? s->main_pid : 0,
+            alive(pid) ? "alive throughout" : "gone", o.supervisor_restarts,
+            o.final_state.empty() ? last_state_ : o.final_state);
+        if (!failure.empty()) {
+            cell.verdict = Verdict::fail;
+            cell.reason = failure;
+            answers_[cell.cause] =
+                fmt::format("{} of {} reloads done, then {}", done, reloads, failure);
+        } else {
+            cell.verdict = Verdict::pass;
+            answers_[cell.cause] = fmt::format("{} reloads done, main pid {} kept", done, pid);
+        }
+    }
+
+    // The verdict is in: stop the service and wait until it is fully down (a
+    // confirmed read, and its last main pid gone) before the next one starts.
+    void end_cell(CellResult& cell, Clock::time_point started) {
+        cell.duration =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+        if (cell.verdict == Verdict::error) {
+            if (!cell.evidence.empty() && cell.evidence.find(last_state_) == std::string::npos)
+                cell.evidence += "; systemd last said " + last_state_;
+        }
+        logger()->debug("{}: {} ({})", unit_, to_string(cell.verdict), cell.evidence);
+        recording_ends_ = false;
+        // A daemon's own stop (Apache's graceful-stop) may take as long as the
+        // unit allows: systemd gives ExecStop= and the wait for the main
+        // process TimeoutStopSec=, then as long again after KillSignal= and
+        // again after SIGKILL. That, not the cell's deadline, bounds the clean-up.
+        const auto stop_timeout = settings_.timeout_stop.value_or(kDefaultTimeoutStop);
+        const auto deadline =
+            Clock::now() + (stop_timeout == infinite_time
+                                ? Clock::duration(options_.run.cell_deadline)
+                                : std::max<Clock::duration>(options_.run.cell_deadline,
+                                                            3 * stop_timeout + std::chrono::seconds(10)));
+        std::optional<ServiceState> s = snapshot(deadline);
+        if (s && !down(*s)) {
+            const std::string result = run_job(
+                [&](Supervisor::Done done) { supervisor_.stop(unit_, std::move(done)); }, deadline);
+            if (result.empty())
+                throw SupervisorError("stopping " + unit_ +
+                                      ": no end of the stop job within the deadline");
+            s = wait_until([](const ServiceState& now) { return down(now); }, deadline);
+        }
+        if (!s)
+            throw SupervisorError("stopping " + unit_ +
+                                  ": not down within the deadline (last: " + last_state_ + ")");
+        // Down in systemd's eyes; every main pid it had must be gone too.
+        for (const auto& [pid, when] : main_pids_) {
+            Fd fd = pidfd_of(pid);
+            if (fd.get() < 0) continue;
+            watch_pid(std::move(fd));
+            while (!death_ns_)
+                if (!pump(deadline))
+                    throw SupervisorError(
+                        fmt::format("stopping {}: main pid {} outlived it", unit_, pid));
+        }
+    }
+};
+
+} // namespace
+
+CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
+                           const Expectations& expectations, const UnitFile& unit,
+                           CheckReport report, const std::vector<ExitCause>& causes,
+                           const CheckOptions& options) {
+    const ServiceSettings& settings = report.settings;
+    report.title += " (--real)";
+    report.notes.push_back(
+        "the real daemon: " + command_text(settings.exec_start) +
+        ", run as a transient service on crashloop's private systemd, one cause at a time "
+        "(you vouch that it is safe to run; the host's services are never touched)");
+    report.notes.push_back(
+        "signals are sent from outside to the main pid (kill -s SIG <MainPID>, through a "
+        "pidfd); a real daemon may handle one itself, so each answer is judged on how "
+        "systemd saw the main process end");
+    if (settings.exec_reload.size() > 1)
+        report.notes.push_back(
+            fmt::format("only the first of the unit's {} ExecReload= commands is run",
+                        settings.exec_reload.size()));
+    if (settings.exec_stop.size() > 1)
+        report.notes.push_back(
+            fmt::format("only the first of the unit's {} ExecStop= commands is run",
+                        settings.exec_stop.size()));
+    if (!settings.environment_files.empty())
+        report.notes.push_back(
+            "EnvironmentFile= is read by crashloop at each start and passed as Environment=");
+    std::string dropped;
+    std::set<std::string> named;
+    for (const auto& entry : unit.entries())
+        if (entry.section == "Service" && !carried_keys().contains(entry.key) &&
+            named.insert(entry.key).second)
+            dropped +=
+                (dropped.empty() ? "" : ", ") + entry.key + "= (" + where(entry.assignment) + ")";
+    if (!dropped.empty()) report.notes.push_back("not carried to the transient unit: " + dropped);
+
+    const auto begin = std::chrono::steady_clock::now();
+    RealRunner runner(supervisor, table, expectations, settings, options);
+    std::vector<std::string> units;
+    for (const auto& cause : causes)
+        units.push_back(runner.unit_name(cause.id));
+    const bool reload_check = settings.has_exec_reload && options.reloads > 0;
+    if (reload_check) units.push_back(runner.unit_name(graceful_reload_id));
+
+    report.matrix = MatrixReport{};
+    report.matrix.supervisor = supervisor.name();
+    report.matrix.supervisor_version = supervisor.version();
+    report.matrix.expectations_file = expectations.source();
+    report.matrix.restarts = {settings.restart};
+    supervisor.reserve(units);
+    runner.watch();
+
+    auto add = [&](const ExitCause& cause, const CellResult& cell, const std::string& answer) {
+        report.causes.push_back(cause);
+        report.matrix.causes.push_back(cause.id);
+        report.matrix.cells.push_back(cell);
+        report.answers.push_back(answer);
+        if (options.run.on_cell_done) options.run.on_cell_done(cell);
+    };
+    for (const ExitCause& cause : causes) {
+        if (auto reason = not_applicable(cause, settings); !reason.empty()) {
+            CellResult cell;
+            cell.restart = settings.restart;
+            cell.cause = cause.id;
+            cell.expected_restarted = expected_restart(table, settings.restart, cause);
+            cell.verdict = Verdict::not_applicable;
+            cell.reason = reason;
+            cell.evidence = "n/a with --real: " + reason;
+            add(cause, cell, "");
+            continue;
+        }
+        const CellResult cell = runner.run_cause(cause);
+        std::string answer = runner.answer_of(cell);
+        add(cause, cell, answer);
+    }
+
+    ExitCause reload;
+    reload.id = graceful_reload_id;
+    reload.group = "real";
+    reload.trigger = Trigger::reload;
+    reload.outcome.kind = Outcome::Kind::supervisor_stop;
+    reload.summary = fmt::format(
+        "graceful reload: {} × ExecReload= via ReloadUnit keeps the main pid", options.reloads);
+    if (reload_check) {
+        const CellResult cell = runner.run_reloads(options.reloads);
+        add(reload, cell, runner.answer_of(cell));
+    } else {
+        CellResult cell;
+        cell.restart = settings.restart;
+        cell.cause = reload.id;
+        cell.verdict = Verdict::not_applicable;
+        cell.reason = settings.has_exec_reload
+                          ? "--reloads 0"
+                          : "the unit has no ExecReload=, so there is no reload to ask for";
+        cell.evidence = "n/a: " + cell.reason;
+        add(reload, cell, "");
+    }
+    report.matrix.wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - begin);
+    return report;
+}
+
+} // namespace crashloop

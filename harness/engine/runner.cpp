@@ -1,0 +1,594 @@
+#include "runner.hpp"
+#include "log.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "event_log.hpp"
+#include "errors.hpp"
+#include "service_settings.hpp"
+#include "supervisor.hpp"
+
+namespace crashloop {
+
+using Clock = std::chrono::steady_clock;
+
+bool expected_restart(const RestartTable& table, RestartValue value, const ExitCause& cause) {
+    return table.shall_restart(value, cause.outcome, cause.rules);
+}
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return crashloop::logger("harness"); }
+
+// Every incarnation after the first is a healthy httpd: ready, then serving.
+constexpr const char* kHealthyPlan = "ready,serve";
+
+// A cell whose subject is a timeout after the start (reload-timeout) needs a
+// start that beats that same short TimeoutStartSec=. A manager with hundreds
+// of units to start on a busy machine can take READY=1 in too late; such a
+// cell is run again, as a new unit, with the timeout doubled, up to 4 times.
+constexpr int kMaxAttempts = 4;
+
+struct Cell {
+    RestartValue value;
+    const ExitCause* cause;
+    int attempt = 1;
+    std::string name;      // on-failure/sigabrt
+    std::string id;        // on-failure-sigabrt (on-failure-reload-timeout-2 on a second attempt)
+    std::string unit;      // crashloop-on-failure-sigabrt.service
+    std::string log_inside, log_host, pidfile_inside;
+    CellResult result;
+    Clock::time_point started, deadline;
+    bool launched = false, done = false;
+    bool probing = false, dirty = false;
+    bool triggered = false, trigger_finished = false;
+    std::string trigger_job, trigger_result;
+    std::optional<ServiceState> first_end; // systemd's view of how incarnation 1 ended
+    bool refused_restart = false;          // a restart job failed (the start limit)
+    int go_sent = 0;                       // the incarnation last told to go (forking units)
+    std::string last_state = "not started";
+    int last_incarnations = 0;
+    std::vector<std::string> retries; // attempts given up on, and why
+};
+
+std::string ms_text(long long ms) { return std::to_string(ms) + " ms"; }
+
+class Runner {
+  public:
+    Runner(Supervisor& supervisor, const RestartTable& table, const Expectations& expectations,
+           const RunOptions& options)
+        : supervisor_(supervisor), table_(table), expectations_(expectations), options_(options) {}
+
+  private:
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  public:
+
+    // Every callback handed to the supervisor: a no-op once the run is over.
+    template <typename F> auto while_alive(F f) {
+        return [alive = alive_, f = std::move(f)](const auto&... args) {
+            if (*alive) f(args...);
+        };
+    }
+
+    MatrixReport run() {
+        MatrixReport report;
+        report.supervisor = supervisor_.name();
+        report.supervisor_version = supervisor_.version();
+        report.expectations_file = expectations_.source();
+        report.restarts = options_.restarts;
+        for (const auto& cause : options_.causes) report.causes.push_back(cause.id);
+
+        supervisor_.watch(while_alive([this](const std::string& unit, const ServiceState& live) { on_unit_changed(unit, live); }),
+                          while_alive([this](const std::string& job, const std::string& unit, const std::string& result) {
+                              on_job_removed(job, unit, result);
+                          }));
+        for (const auto& cause : options_.causes)
+            for (RestartValue value : options_.restarts) cells_.push_back(make_cell(value, cause));
+        // Cells whose fault is a timeout go first: a burst of starts on two
+        // cores must not eat into a 500 ms TimeoutStartSec= or WatchdogSec=.
+        for (size_t i = 0; i < cells_.size(); ++i)
+            if (timing_sensitive(*cells_[i]->cause)) queue_.push_back(i);
+        for (size_t i = 0; i < cells_.size(); ++i)
+            if (!timing_sensitive(*cells_[i]->cause)) queue_.push_back(i);
+
+        const auto begin = Clock::now();
+        reserve_units();
+        logger()->debug("launching {} cells on {}", cells_.size(), report.supervisor);
+        launch_more();
+        while (remaining_ > 0) {
+            auto next_deadline = Clock::now() + std::chrono::seconds(1);
+            for (auto& cell : cells_)
+                if (cell->launched && !cell->done) next_deadline = std::min(next_deadline, cell->deadline);
+            if (supervisor_.wait(next_deadline, options_.interrupt_fd)) throw Interrupted();
+            for (auto& cell : cells_)
+                if (cell->launched && !cell->done && Clock::now() >= cell->deadline)
+                    finish_error(*cell, "no verdict within " + ms_text(options_.cell_deadline.count()) +
+                                            ": " + supervisor_.name() + " last said " + cell->last_state + ", the fixture logged " +
+                                            std::to_string(cell->last_incarnations) + " incarnation(s)");
+        }
+        report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin);
+        // Our stops are asynchronous, and a driver may only send them from
+        // wait(): the last cells' stops must go out before the supervisor does.
+        const auto stops_deadline = Clock::now() + std::chrono::seconds(10);
+        while (stops_pending_ > 0 && Clock::now() < stops_deadline)
+            if (supervisor_.wait(stops_deadline, options_.interrupt_fd)) throw Interrupted();
+        if (stops_pending_ > 0)
+            logger()->warn("{} of the run's stops unanswered after 10 s; the supervisor's teardown ends them",
+                           stops_pending_);
+        for (auto& cell : cells_) report.cells.push_back(cell->result);
+        return report;
+    }
+
+    // The supervisor may outlive the run and still deliver a reply or a
+    // change (a driver's clean-up dispatches); none of it reaches us then.
+    ~Runner() { *alive_ = false; }
+
+  private:
+    Supervisor& supervisor_;
+
+    const RestartTable& table_;
+    const Expectations& expectations_;
+    const RunOptions& options_;
+    std::vector<std::unique_ptr<Cell>> cells_;
+    std::deque<size_t> queue_;
+    std::map<std::string, Cell*> by_job_, by_unit_;
+    size_t in_flight_ = 0;
+    int stops_pending_ = 0;
+    size_t remaining_ = 0;
+
+    static bool timing_sensitive(const ExitCause& cause) {
+        return cause.start_timeout_ms.has_value() || cause.watchdog_ms.has_value();
+    }
+
+    std::unique_ptr<Cell> make_cell(RestartValue value, const ExitCause& cause) {
+        auto cell = std::make_unique<Cell>();
+        cell->value = value;
+        cell->cause = &cause;
+        cell->name = std::string(to_string(value)) + "/" + cause.id;
+        cell->result.restart = value;
+        cell->result.cause = cause.id;
+        cell->result.expected_restarted = expected_restart(table_, value, cause);
+        name_attempt(*cell);
+        ++remaining_;
+        return cell;
+    }
+
+    static std::string id_of(const Cell& cell, int attempt) {
+        std::string id = std::string(to_string(cell.value)) + "-" + cell.cause->id;
+        if (attempt > 1) id += "-" + std::to_string(attempt);
+        return id;
+    }
+    std::string unit_of(const Cell& cell, int attempt) const {
+        return supervisor_.service_prefix() + id_of(cell, attempt) + ".service";
+    }
+
+    // Each attempt is a unit of its own, with its own log and pidfile.
+    void name_attempt(Cell& cell) {
+        cell.id = id_of(cell, cell.attempt);
+        cell.unit = unit_of(cell, cell.attempt);
+        cell.log_inside = (supervisor_.events_dir() / (cell.id + ".log")).string();
+        cell.pidfile_inside = (supervisor_.events_dir() / (cell.id + ".pid")).string();
+        cell.log_host = supervisor_.from_host(cell.log_inside).string();
+        by_unit_[cell.unit] = &cell;
+    }
+
+    static bool may_run_again(const Cell& cell) {
+        return cell.cause->trigger != Trigger::none && cell.cause->start_timeout_ms.has_value();
+    }
+
+    // The start timed out before the trigger: not the cell's subject, so the
+    // cell starts over as a new unit with twice the timeout.
+    void run_again(Cell& cell, const ServiceState& s) {
+        stop_unit(cell.unit);
+        by_unit_.erase(cell.unit);
+        cell.retries.push_back("attempt " + std::to_string(cell.attempt) + " with TimeoutStartSec=" +
+                               ms_text(start_timeout(cell).count()) + " ended at start (" + s.state() +
+                               ", Result=" + s.result + ")");
+        logger()->debug("{}: {}; running it again", cell.name, cell.retries.back());
+        ++cell.attempt;
+        name_attempt(cell);
+        cell.first_end.reset();
+        cell.refused_restart = false;
+        cell.go_sent = 0;
+        cell.triggered = cell.trigger_finished = false;
+        cell.trigger_job.clear();
+        cell.trigger_result.clear();
+        cell.dirty = false;
+        cell.last_state = "not started";
+        cell.last_incarnations = 0;
+        cell.deadline = Clock::now() + options_.cell_deadline;
+        start_cell(cell);
+    }
+
+    std::chrono::milliseconds start_timeout(const Cell& cell) const {
+        return std::chrono::milliseconds(*cell.cause->start_timeout_ms) * (1 << (cell.attempt - 1));
+    }
+
+    ServiceSpec service_for(const Cell& cell) const {
+        const ExitCause& cause = *cell.cause;
+        ServiceSpec s;
+        s.name = cell.unit;
+        s.description = "crashloop " + cell.name + ": " + cause.summary;
+        s.restart = cell.value;
+        // Generous unless the timeout is the fault itself: many units starting at
+        // once on two cores must never hit a timeout that is not the subject.
+        if (cause.start_timeout_ms) s.timeout_start = start_timeout(cell);
+        if (cause.watchdog_ms) s.watchdog = std::chrono::milliseconds(*cause.watchdog_ms);
+        const std::string fixture = options_.fixture.string();
+        std::string plan = cause.every_incarnation ? cause.plan : cause.plan + "|" + kHealthyPlan;
+        s.exec_start = {fixture, "--plan", plan, "--events",
+                        cell.log_inside, "--pidfile", cell.pidfile_inside, "--name", cell.name};
+        s.exec_reload = {fixture, "-k", "graceful", "--pidfile", cell.pidfile_inside, "--events",
+                         cell.log_inside};
+        s.rules = cause.rules;
+        if (options_.unit) apply_unit(*options_.unit, cell, s);
+        return s;
+    }
+
+    // The unit's own settings, with the fake httpd in place of its commands:
+    // ExecReload= becomes `-k graceful`, ExecStop= `-k graceful-stop`, and a
+    // forking daemon daemonizes. A timeout or watchdog that is the cause's
+    // subject keeps the cause's short value (check.cpp says so in its report).
+    void apply_unit(const ServiceSettings& unit, const Cell& cell, ServiceSpec& s) const {
+        const ExitCause& cause = *cell.cause;
+        s.type = unit.type;
+        s.restart_sec = unit.restart_sec;
+        if (!cause.start_timeout_ms && unit.timeout_start && *unit.timeout_start != infinite_time)
+            s.timeout_start = std::max(*unit.timeout_start, s.timeout_start);
+        if (!cause.watchdog_ms && unit.watchdog) s.watchdog = *unit.watchdog;
+        s.start_limit_interval = unit.start_limit_interval;
+        s.start_limit_burst = unit.start_limit_burst;
+        s.kill_signal = unit.kill_signal;
+        s.kill_mode = unit.kill_mode;
+        if (!unit.has_exec_reload) s.exec_reload.clear();
+        if (unit.has_exec_stop)
+            s.exec_stop = {options_.fixture.string(), "-k", "graceful-stop", "--pidfile",
+                           cell.pidfile_inside};
+        if (unit.type == "forking") {
+            // Every incarnation daemonizes, as apachectl start does, and one
+            // that is to die by itself first waits for the go (see decide()).
+            std::string& plan = s.exec_start[2];
+            std::string forking;
+            size_t start = 0;
+            for (;;) {
+                size_t bar = plan.find('|', start);
+                std::string part = plan.substr(start, bar == std::string::npos ? bar : bar - start);
+                size_t last = part.rfind(',');
+                std::string final_step = part.substr(last == std::string::npos ? 0 : last + 1);
+                if (final_step.starts_with("die:") || final_step.starts_with("exit:"))
+                    part.insert(last == std::string::npos ? 0 : last + 1, "wait-go,");
+                forking += (start ? "|" : "") + std::string("daemonize,") + part;
+                if (bar == std::string::npos) break;
+                start = bar + 1;
+            }
+            plan = forking;
+            s.pid_file = cell.pidfile_inside;
+        }
+        s.rules.add(unit.rules); // the unit's exit status rules add to the cause's own
+    }
+
+    // Every unit the run may make (a retried cell's later attempts too), before the first starts.
+    void reserve_units() {
+        std::vector<std::string> units;
+        for (const auto& cell : cells_) {
+            units.push_back(cell->unit);
+            if (may_run_again(*cell))
+                for (int attempt = 2; attempt <= kMaxAttempts; ++attempt) units.push_back(unit_of(*cell, attempt));
+        }
+        supervisor_.reserve(units);
+    }
+
+    void launch_more() {
+        size_t limit = options_.jobs == 0 ? cells_.size() : options_.jobs;
+        while (in_flight_ < limit && !queue_.empty()) {
+            Cell& cell = *cells_[queue_.front()];
+            queue_.pop_front();
+            ++in_flight_;
+            cell.launched = true;
+            cell.started = Clock::now();
+            cell.deadline = cell.started + options_.cell_deadline;
+            start_cell(cell);
+        }
+    }
+
+    void start_cell(Cell& cell) {
+        const ServiceSpec service = service_for(cell);
+        if (auto missing = supervisor_.cannot_express(service, *cell.cause)) return finish_not_applicable(cell, *missing);
+        supervisor_.start(service, while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string&) {
+            if (cell.done || unit != cell.unit) return;
+            if (!error.empty()) finish_error(cell, "StartTransientUnit refused: " + error);
+            else probe(cell);
+        }));
+    }
+
+    void on_unit_changed(const std::string& unit, const ServiceState& live) {
+        auto it = by_unit_.find(unit);
+        if (it == by_unit_.end() || !it->second->launched || it->second->done) return;
+        Cell& cell = *it->second;
+        // systemd forgets how a process ended as soon as the next one starts,
+        // often before a property read could get there; the signal that
+        // announced the end carries it.
+        if (!cell.first_end && live.exec_main_code != 0 && live.n_restarts == 0) cell.first_end = live;
+        if (!cell.probing) decide(cell, live, /*confirmed=*/false);
+        else cell.dirty = true;
+    }
+
+    void on_job_removed(const std::string& job, const std::string& unit, const std::string& result) {
+        auto it = by_job_.find(job);
+        if (it == by_job_.end()) {
+            // A restart job that fails is systemd refusing the restart: in 252
+            // that is the start limit (Result= keeps the crash's own value).
+            auto cell = by_unit_.find(unit);
+            if (cell != by_unit_.end() && result == "failed") cell->second->refused_restart = true;
+            return;
+        }
+        Cell& cell = *it->second;
+        by_job_.erase(it);
+        cell.trigger_finished = true;
+        cell.trigger_result = result;
+        if (!cell.done) probe(cell);
+    }
+
+    // One snapshot at a time per cell; a change that arrives meanwhile asks for
+    // another, so the last word is always read.
+    void probe(Cell& cell) {
+        if (cell.probing) {
+            cell.dirty = true;
+            return;
+        }
+        cell.probing = true;
+        supervisor_.state(cell.unit, while_alive([this, &cell, unit = cell.unit](const std::string& error,
+                                                                     const ServiceState& snapshot) {
+            cell.probing = false;
+            if (cell.done) return;
+            if (unit != cell.unit) return probe(cell); // read from an attempt given up on
+            if (!error.empty()) return finish_error(cell, "reading the unit's state: " + error);
+            decide(cell, snapshot, /*confirmed=*/true);
+            if (cell.dirty && !cell.done) {
+                cell.dirty = false;
+                probe(cell);
+            }
+        }));
+    }
+
+    // Signals keep `s` current and are enough to see a restart or to fire a
+    // trigger. Deciding that nothing more will happen needs a property read
+    // (`confirmed`): its reply comes after every change systemd made before it.
+    void decide(Cell& cell, const ServiceState& s, bool confirmed) {
+        std::vector<FixtureEvent> events;
+        try {
+            events = read_event_log(cell.log_host);
+        } catch (const InputError& e) {
+            return finish_error(cell, std::string("unreadable fixture log: ") + e.what());
+        }
+        auto incarnations = incarnations_of(events);
+        cell.last_state = s.state();
+        cell.last_incarnations = static_cast<int>(incarnations.size());
+        const bool running = s.active_state == "active" && s.sub_state == "running";
+        const bool down = s.collected || s.active_state == "inactive" || s.active_state == "failed";
+        const bool ended = down || s.sub_state == "auto-restart";
+
+        // systemd forgets how a process ended once the next one starts: keep it.
+        if (!cell.first_end && ended && s.exec_main_code != 0 && incarnations.size() == 1)
+            cell.first_end = s;
+
+        // A forking daemon waiting to die: go, once systemd runs it as main pid.
+        if (running && !incarnations.empty() && incarnations.back().last_event == "wait-go" &&
+            cell.go_sent < incarnations.back().number &&
+            s.main_pid == static_cast<uint32_t>(incarnations.back().pid)) {
+            cell.go_sent = incarnations.back().number;
+            supervisor_.kill(cell.unit, SIGUSR2, while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string&) {
+                if (unit != cell.unit) return; // an attempt given up on
+                if (!error.empty() && !cell.done) finish_error(cell, "sending the go: " + error);
+            }));
+        }
+
+        const Trigger trigger = cell.cause->trigger;
+        if (trigger != Trigger::none && !cell.triggered) {
+            if (running && incarnations.size() == 1 && incarnations[0].ready_ns) fire_trigger(cell);
+            else if (!confirmed && (down || s.sub_state == "auto-restart")) probe(cell);
+            else if (confirmed && ((down && s.job_id == 0 && !incarnations.empty()) ||
+                                   s.sub_state == "auto-restart")) {
+                if (may_run_again(cell) && s.result == "timeout" && cell.attempt < kMaxAttempts)
+                    return run_again(cell, s);
+                finish_error(cell, "the service ended before it could be told to " +
+                                                   std::string(to_string(trigger)) + ": " + s.state());
+            }
+            return;
+        }
+        // Settled means no job queued either: a unit is inactive while its start
+        // job waits, and a reload holds a job until it finishes or times out.
+        // The snapshot may predate what the log (read just now) says: only a
+        // snapshot that already shows the new incarnation as main pid decides.
+        // A crash loop is judged once it is over (the start limit), not at its first restart.
+        if (!cell.cause->every_incarnation && incarnations.size() >= 2 && running &&
+            incarnations.back().ready_ns &&
+            s.main_pid == static_cast<uint32_t>(incarnations.back().pid))
+            return finish_observed(cell, s, events, true);
+        const bool settled_down = down && !incarnations.empty();
+        const bool reload_over = trigger == Trigger::reload && cell.trigger_finished && running &&
+                                 incarnations.size() == 1;
+        if (!settled_down && !reload_over) return;
+        if (!confirmed) return probe(cell);
+        if (s.job_id == 0) return finish_observed(cell, s, events, incarnations.size() > 1);
+    }
+
+    void fire_trigger(Cell& cell) {
+        cell.triggered = true;
+        auto done = while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string& job) {
+            if (cell.done || unit != cell.unit) return;
+            if (!error.empty()) return finish_error(cell, supervisor_.name() + " refused the " +
+                                                              std::string(to_string(cell.cause->trigger)) +
+                                                              ": " + error);
+            cell.trigger_job = job;
+            if (!job.empty()) by_job_[job] = &cell;
+            else cell.trigger_result = "sent";
+        });
+        switch (cell.cause->trigger) {
+        case Trigger::stop: return supervisor_.stop(cell.unit, done);
+        case Trigger::reload: return supervisor_.reload(cell.unit, done);
+        case Trigger::kill: return supervisor_.kill(cell.unit, cell.cause->kill_signal, done);
+        case Trigger::none: return;
+        }
+    }
+
+    // Does what systemd saw match what the fixture was told to do?
+    std::string outcome_mismatch(const Cell& cell) const {
+        if (!cell.first_end || cell.cause->trigger == Trigger::reload) return "";
+        const ServiceState& end = *cell.first_end;
+        const Outcome& planned = cell.cause->outcome;
+        switch (planned.kind) {
+        case Outcome::Kind::exited:
+            if (end.exec_main_code != CLD_EXITED || end.exec_main_status != planned.exit_code)
+                return "planned " + describe(planned) + ", " + supervisor_.name() + " saw " + seen(end);
+            return "";
+        case Outcome::Kind::killed:
+            if (end.exec_main_code == CLD_EXITED || end.exec_main_status != planned.signal)
+                return "planned " + describe(planned) + ", " + supervisor_.name() + " saw " + seen(end);
+            return "";
+        case Outcome::Kind::timeout:
+            return end.result == "timeout" ? "" : "planned a timeout, " + supervisor_.name() + "'s Result=" + end.result;
+        case Outcome::Kind::watchdog:
+            return end.result == "watchdog" ? "" : "planned a watchdog, " + supervisor_.name() + "'s Result=" + end.result;
+        case Outcome::Kind::supervisor_stop:
+            return "";
+        }
+        return "";
+    }
+
+    static std::string seen(const ServiceState& end) {
+        if (end.exec_main_code == CLD_EXITED) return "exit code " + std::to_string(end.exec_main_status);
+        return "signal " + signal_name(end.exec_main_status);
+    }
+
+    void finish_observed(Cell& cell, const ServiceState& s, const std::vector<FixtureEvent>& events,
+                         bool restarted) {
+        Observation& o = cell.result.observed;
+        o.incarnations = incarnations_of(events);
+        o.restarted = restarted;
+        o.restarts = static_cast<int>(o.incarnations.size()) - 1;
+        o.supervisor_restarts = static_cast<int>(s.n_restarts);
+        o.final_state = s.state();
+        o.final_result = s.result;
+        const ServiceState& end = cell.first_end ? *cell.first_end : s;
+        o.result = end.result;
+        if (end.exec_main_code == CLD_EXITED) o.exit_code = end.exec_main_status;
+        else if (end.exec_main_code != 0) o.signal = end.exec_main_status;
+        if (o.incarnations.size() >= 2) {
+            std::optional<long long> end_ns;
+            if (cell.first_end && cell.first_end->exec_main_exit_us)
+                end_ns = static_cast<long long>(cell.first_end->exec_main_exit_us) * 1000;
+            else end_ns = end_of(events, 1);
+            if (end_ns) o.delay_ms = (o.incarnations[1].started_ns - *end_ns) / 1000000;
+        }
+        cell.result.evidence = evidence(cell);
+
+        const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
+        // NRestarts counts the restart the start limit refused; nothing ran for
+        // it, and the unit is left failed, with no restart pending.
+        o.start_limit_hit = cell.refused_restart && o.supervisor_restarts == o.restarts + 1 &&
+                            s.active_state == "failed" && s.job_id == 0;
+        if (o.restarts != o.supervisor_restarts && !o.start_limit_hit) {
+            cell.result.verdict = Verdict::error;
+            cell.result.reason = "the fixture counted " + std::to_string(o.restarts) +
+                                 " restart(s), " + supervisor_.name() + "'s NRestarts=" + std::to_string(o.supervisor_restarts);
+        } else if (auto mismatch = outcome_mismatch(cell); !mismatch.empty()) {
+            cell.result.verdict = Verdict::error;
+            cell.result.reason = "the fixture did not end as planned: " + mismatch;
+        } else {
+            cell.result.verdict = judge(cell.result.expected_restarted, restarted, known);
+            if (cell.result.verdict == Verdict::known_deviation) cell.result.reason = known->reason;
+            else if (cell.result.verdict == Verdict::unexpected_pass) cell.result.reason = unexpected_pass_reason(*known);
+            else if (cell.result.verdict == Verdict::fail)
+                cell.result.reason = std::string("the manual says it ") +
+                                     (cell.result.expected_restarted ? "restarts" : "stays down") +
+                                     ", " + supervisor_.name() + " " + (restarted ? "restarted it" : "left it down");
+        }
+        finish(cell);
+    }
+
+    std::string evidence(const Cell& cell) const {
+        const Observation& o = cell.result.observed;
+        std::string text = "pids";
+        for (size_t i = 0; i < o.incarnations.size(); ++i)
+            text += (i ? "→" : " ") + std::to_string(o.incarnations[i].pid);
+        if (!o.incarnations.empty()) text += "; incarnation 1: " + o.incarnations[0].last_event;
+        if (cell.first_end)
+            text += "; " + supervisor_.name() + " saw " + seen(*cell.first_end) + ", Result=" + cell.first_end->result;
+        else if (o.restarted)
+            text += "; " + supervisor_.name() + "'s view of the first end was gone before it could be read";
+        if (cell.cause->trigger != Trigger::none)
+            text += "; " + std::string(to_string(cell.cause->trigger)) + " job: " +
+                    (cell.trigger_result.empty() ? "-" : cell.trigger_result);
+        if (o.delay_ms) text += "; restarted after " + ms_text(*o.delay_ms);
+        text += "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
+        if (!o.restarted || o.final_result != "success") text += ", Result=" + o.final_result;
+        for (const auto& retry : cell.retries) text += "; " + retry;
+        if (o.start_limit_hit)
+            text += "; start limit hit: restart " + std::to_string(o.supervisor_restarts) +
+                    " refused after " + std::to_string(o.incarnations.size()) + " starts";
+        return text;
+    }
+
+    void finish_error(Cell& cell, const std::string& reason) {
+        if (cell.done) return;
+        cell.result.verdict = Verdict::error;
+        cell.result.reason = reason;
+        try {
+            auto events = read_event_log(cell.log_host);
+            cell.result.observed.incarnations = incarnations_of(events);
+        } catch (const InputError&) {
+        }
+        cell.result.observed.final_state = cell.last_state;
+        if (cell.result.evidence.empty()) cell.result.evidence = supervisor_.name() + " last said " + cell.last_state;
+        for (const auto& retry : cell.retries) cell.result.evidence += "; " + retry;
+        finish(cell);
+    }
+
+    // Counted, so that run() can see the last ones through.
+    void stop_unit(const std::string& unit) {
+        ++stops_pending_;
+        supervisor_.stop(unit, while_alive([this](const std::string&, const std::string&) { --stops_pending_; }));
+    }
+
+    // The supervisor cannot run this cell at all: n/a, with what it lacks.
+    void finish_not_applicable(Cell& cell, const std::string& missing) {
+        cell.result.verdict = Verdict::not_applicable;
+        cell.result.reason = missing;
+        cell.result.evidence = supervisor_.name() + " cannot express it: " + missing;
+        cell.done = true;
+        if (options_.on_cell_done) options_.on_cell_done(cell.result);
+        --in_flight_;
+        --remaining_;
+        launch_more();
+    }
+
+    void finish(Cell& cell) {
+        cell.done = true;
+        cell.result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cell.started);
+        logger()->debug("{}: {} ({})", cell.name, to_string(cell.result.verdict), cell.result.evidence);
+        // The verdict is in; our own stop never restarts, whatever Restart= says.
+        stop_unit(cell.unit);
+        if (options_.on_cell_done) options_.on_cell_done(cell.result);
+        --in_flight_;
+        --remaining_;
+        launch_more();
+    }
+};
+
+} // namespace
+
+MatrixReport run_matrix(Supervisor& supervisor, const RestartTable& table,
+                        const Expectations& expectations, const RunOptions& options) {
+    Runner runner(supervisor, table, expectations, options);
+    return runner.run();
+}
+
+} // namespace crashloop

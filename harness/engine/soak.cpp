@@ -1,0 +1,1027 @@
+#include "soak.hpp"
+#include "log.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+// The fixture's own header (CMake target reload_chance, header only): the harness predicts the
+// crash schedule with the very function the fixture draws it with.
+#include "reload_chance.hpp"
+#include "event_log.hpp"
+#include "expectations.hpp"
+#include "errors.hpp"
+#include "runner.hpp"
+#include "service_settings.hpp"
+#include "supervisor.hpp"
+#include "exit_cause.hpp"
+#include "unit_file.hpp"
+
+namespace crashloop {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How long a crash may take to come back on top of RestartSec= before it counts as unrecovered.
+constexpr milliseconds kRecoveryGrace{5000};
+// A hung reload must time out in seconds, not after the unit's TimeoutStartSec= (90 s by
+// default): systemd 252 arms the reload timer with TimeoutStartSec= (service_enter_reload()).
+constexpr std::chrono::seconds kHangReloadTimeout{2};
+constexpr milliseconds kProbeEvery{5};
+constexpr milliseconds kProbeTimeout{1000};
+
+std::shared_ptr<spdlog::logger> logger() { return crashloop::logger("harness"); }
+
+double ms_between(long long from_ns, long long to_ns) {
+    return double(to_ns - from_ns) / 1e6;
+}
+
+
+// P for the fixture's plan: plain decimal digits (the fixture takes no exponent), with as many
+// as it takes to read back as the very same double, so the prediction and the fixture agree.
+std::string plan_probability(double p) {
+    for (int precision = 1; precision < 1100; ++precision) {
+        std::string text = fmt::format("{:.{}f}", p, precision);
+        double back = -1;
+        std::from_chars(text.data(), text.data() + text.size(), back);
+        if (back == p) {
+            while (text.size() > 1 && text.back() == '0' && text[text.size() - 2] != '.')
+                text.pop_back();
+            return text;
+        }
+    }
+    return fmt::format("{:.1100f}", p);
+}
+
+// A loopback port nobody holds right now: bind port 0, read it back, let it go.
+uint16_t free_port() {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw SupervisorError(std::string("socket: ") + std::strerror(errno));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) < 0) {
+        int error = errno;
+        close(fd);
+        throw SupervisorError(std::string("finding a free loopback port: ") + std::strerror(error));
+    }
+    close(fd);
+    return ntohs(address.sin_port);
+}
+
+// ---- The HTTP prober ----------------------------------------------------------------------
+
+// `GET / HTTP/1.0` to 127.0.0.1:port every 5 ms, each with a 1 s deadline, on a thread of its
+// own (the bus loop can poll only one extra fd). An eventfd stops it at once, mid-probe too.
+class Prober {
+  public:
+    explicit Prober(uint16_t port) : port_(port), stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+        if (stop_fd_ < 0) throw SupervisorError(std::string("eventfd: ") + std::strerror(errno));
+        thread_ = std::thread([this] { run(); });
+    }
+    ~Prober() {
+        stop();
+        close(stop_fd_);
+    }
+    Prober(const Prober&) = delete;
+    Prober& operator=(const Prober&) = delete;
+
+    void stop() {
+        if (!thread_.joinable()) return;
+        uint64_t one = 1;
+        [[maybe_unused]] auto ignored = write(stop_fd_, &one, sizeof one);
+        thread_.join();
+    }
+
+    unsigned probes() const { return probes_; }
+    unsigned refused() const { return refused_; }
+    unsigned timed_out() const { return timed_out_; }
+    unsigned bad() const { return bad_; }
+
+  private:
+    enum class Outcome { ok, refused, timed_out, bad, stopped };
+    enum class Wait { ready, timed_out, stopped };
+
+    uint16_t port_;
+    int stop_fd_;
+    std::thread thread_;
+    std::atomic<unsigned> probes_{0}, refused_{0}, timed_out_{0}, bad_{0};
+
+    void run() {
+        auto next = Clock::now();
+        for (;;) {
+            const Outcome outcome = probe();
+            if (outcome == Outcome::stopped) return;
+            ++probes_;
+            if (outcome == Outcome::refused) ++refused_;
+            if (outcome == Outcome::timed_out) ++timed_out_;
+            if (outcome == Outcome::bad) ++bad_;
+            // A probe that took long is not made up for by a burst.
+            next = std::max(next + kProbeEvery, Clock::now());
+            if (wait_for(-1, 0, next) == Wait::stopped) return;
+        }
+    }
+
+    // Waits for `events` on fd (none: just the stop fd) until the deadline.
+    Wait wait_for(int fd, short events, Clock::time_point deadline) {
+        for (;;) {
+            auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
+            pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {fd, events, 0}};
+            int n = poll(fds, fd >= 0 ? 2 : 1, int(std::max<long long>(0, left)));
+            if (n < 0 && errno == EINTR) continue;
+            if (fds[0].revents & POLLIN) return Wait::stopped;
+            if (n > 0) return Wait::ready;
+            if (left <= 0 || n == 0) return Wait::timed_out;
+        }
+    }
+
+    Outcome probe() {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return Outcome::bad;
+        struct Closer {
+            int fd;
+            ~Closer() { close(fd); }
+        } closer{fd};
+        const auto deadline = Clock::now() + kProbeTimeout;
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port_);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
+            if (errno == ECONNREFUSED) return Outcome::refused;
+            if (errno != EINPROGRESS) return Outcome::bad;
+            switch (wait_for(fd, POLLOUT, deadline)) {
+            case Wait::stopped:
+                return Outcome::stopped;
+            case Wait::timed_out:
+                return Outcome::timed_out;
+            case Wait::ready:
+                break;
+            }
+            int error = 0;
+            socklen_t length = sizeof error;
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+            if (error == ECONNREFUSED) return Outcome::refused;
+            if (error != 0) return Outcome::bad;
+        }
+        static constexpr char request[] = "GET / HTTP/1.0\r\n\r\n";
+        if (send(fd, request, sizeof request - 1, MSG_NOSIGNAL) != ssize_t(sizeof request - 1))
+            return errno == ECONNREFUSED ? Outcome::refused : Outcome::bad;
+        std::string answer;
+        char buffer[1024];
+        for (;;) {
+            ssize_t n = read(fd, buffer, sizeof buffer);
+            if (n > 0) {
+                answer.append(buffer, size_t(n));
+                continue;
+            }
+            if (n == 0) break;
+            if (errno != EAGAIN && errno != EINTR) return Outcome::bad; // reset, cut short
+            switch (wait_for(fd, POLLIN, deadline)) {
+            case Wait::stopped:
+                return Outcome::stopped;
+            case Wait::timed_out:
+                return Outcome::timed_out;
+            case Wait::ready:
+                break;
+            }
+        }
+        const bool ok = answer.starts_with("HTTP/1.0 200 ") || answer.starts_with("HTTP/1.1 200 ");
+        return ok ? Outcome::ok : Outcome::bad;
+    }
+};
+
+// ---- The fixture's log, read as it grows --------------------------------------------------
+
+// read_event_log() reads the whole file; the soak reads the log on every bus event and tick, so
+// it takes only what was appended since (complete lines; the fixture writes each in one write).
+class LogTail {
+  public:
+    explicit LogTail(std::filesystem::path file) : file_(std::move(file)) {}
+    ~LogTail() {
+        if (fd_ >= 0) close(fd_);
+    }
+    LogTail(const LogTail&) = delete;
+    LogTail& operator=(const LogTail&) = delete;
+
+    std::vector<FixtureEvent> read_new() {
+        std::vector<FixtureEvent> events;
+        if (fd_ < 0 && (fd_ = open(file_.c_str(), O_RDONLY | O_CLOEXEC)) < 0) return events;
+        char buffer[65536];
+        for (ssize_t n; (n = read(fd_, buffer, sizeof buffer)) > 0;)
+            pending_.append(buffer, size_t(n));
+        size_t start = 0;
+        for (size_t end; (end = pending_.find('\n', start)) != std::string::npos; start = end + 1) {
+            const std::string line = pending_.substr(start, end - start);
+            ++line_;
+            std::istringstream fields(line);
+            FixtureEvent e;
+            if (!(fields >> e.incarnation >> e.pid >> e.time_ns >> e.event) || e.incarnation < 1)
+                throw InputError(file_.string(), line_,
+                                 "expected '<incarnation> <pid> <monotonic ns> <event> [detail]', "
+                                 "got '" +
+                                     line + "'");
+            std::getline(fields >> std::ws, e.detail);
+            events.push_back(std::move(e));
+        }
+        pending_.erase(0, start);
+        return events;
+    }
+
+  private:
+    std::filesystem::path file_;
+    int fd_ = -1;
+    std::string pending_;
+    int line_ = 0;
+};
+
+// ---- The soak -----------------------------------------------------------------------------
+
+struct IncarnationSeen {
+    int pid = 0;
+    std::optional<long long> ready_ns;
+    bool ended = false;                // logged exit or die
+    std::optional<uint64_t> reloading; // k of a reload begun and not done
+};
+
+class Soak {
+  public:
+    Soak(Supervisor& supervisor, const SoakOptions& options)
+        : supervisor_(supervisor), options_(options), who_(supervisor.name()),
+          unit_(supervisor.service_prefix() + "soak.service"),
+          log_inside_((supervisor.events_dir() / "soak.log").string()),
+          pidfile_inside_((supervisor.events_dir() / "soak.pid").string()),
+          tail_(supervisor.from_host(log_inside_)) {}
+    ~Soak() { *alive_ = false; }
+
+    SoakReport run() {
+        ServiceSpec service = service_for(); // InputError before anything runs
+        // A fresh log: reload k and the incarnations are counted from it, so a soak run before on
+        // the same manager would shift the schedule.
+        std::error_code ignored;
+        std::filesystem::remove(supervisor_.from_host(log_inside_), ignored);
+        report_.supervisor = who_;
+        report_.supervisor_version = supervisor_.version();
+        supervisor_.reserve({unit_});
+        supervisor_.watch(
+            [this, alive = alive_](const std::string& unit, const ServiceState& live) {
+                if (*alive) on_unit_changed(unit, live);
+            },
+            [this, alive = alive_](const std::string& job, const std::string& unit,
+                                   const std::string& result) {
+                if (*alive) on_job_removed(job, unit, result);
+            });
+        if (auto missing = supervisor_.cannot_express(service, workload_cause())) {
+            report_.not_applicable = *missing;
+            return report_;
+        }
+        start(service);
+        if (report_.errors.empty()) soak();
+        finish();
+        return report_;
+    }
+
+  private:
+    Supervisor& supervisor_;
+    const SoakOptions& options_;
+    const std::string who_; // the supervisor's name, for every message
+    const std::string unit_, log_inside_, pidfile_inside_;
+    // The supervisor may outlive the soak and still deliver a reply or a change.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    LogTail tail_;
+    SoakReport report_;
+    ServiceSpec service_;
+    uint16_t port_ = 0;
+    std::optional<Prober> prober_;
+
+    long changes_ = 0;  // every change the supervisor reported
+    ServiceState live_; // the supervisor's view, merged from every signal and snapshot
+    bool snapshot_pending_ = false, snapshot_dirty_ = false;
+    std::string settled_;          // a property read found the service down (or hung) for good: how
+    bool snapshot_wanted_ = false; // something changed since the last read
+    bool stopping_ = false;        // the soak is over and the supervisor was asked to stop the unit
+
+    std::map<int, IncarnationSeen> incarnations_;
+    int latest_ = 0;
+    std::vector<uint64_t> ks_logged_;
+    std::vector<size_t> open_crashes_; // indices into report_.crash_list
+    Clock::time_point recovery_deadline_;
+
+    std::set<std::string> our_jobs_;             // start, reloads, stop
+    std::map<std::string, std::string> removed_; // every job of the unit that ended, and how
+    bool reload_in_flight_ = false;
+    std::string reload_job_;
+    Clock::time_point reload_deadline_;
+    std::map<std::string, unsigned> reload_results_;
+
+    // ---- the service ----
+
+    // The soak's workload as the exit cause a driver judges what it can express by: a crash
+    // (or a hang) during a graceful reload.
+    ExitCause workload_cause() const {
+        ExitCause cause;
+        cause.id = options_.fault == "hang" ? "reload-timeout" : "reload-" + options_.fault;
+        cause.group = "story";
+        cause.summary = "a graceful reload that " + std::string(options_.fault == "hang" ? "hangs" : "crashes");
+        cause.trigger = Trigger::reload;
+        if (options_.fault == "hang") {
+            cause.outcome.kind = Outcome::Kind::timeout;
+        } else {
+            cause.outcome.kind = Outcome::Kind::killed;
+            cause.outcome.signal = options_.fault == "sigsegv" ? SIGSEGV : SIGABRT;
+        }
+        return cause;
+    }
+
+    ServiceSpec service_for() {
+        ServiceSpec s;
+        s.name = unit_;
+        s.type = "notify";
+        s.restart = options_.restart;
+        if (options_.fault != "sigabrt" && options_.fault != "sigsegv" && options_.fault != "hang")
+            throw InputError("--fault", 0,
+                             "unknown fault '" + options_.fault +
+                                 "'; expected sigabrt, sigsegv or hang");
+        report_.seed = options_.seed;
+        report_.fault = options_.fault;
+        report_.crash_probability = options_.crash_probability;
+        report_.workers = options_.workers;
+        report_.reloads_planned = options_.reloads;
+        report_.replay = options_.replay;
+        report_.start_limit_kept = options_.keep_start_limit;
+
+        std::optional<ServiceSettings> unit;
+        if (options_.unit) {
+            const UnitFile file = UnitFile::load(*options_.unit, options_.dropins);
+            report_.warnings = file.warnings();
+            unit = service_settings(file);
+            report_.unit = options_.unit->filename().string();
+            for (const auto& dropin : options_.dropins)
+                report_.unit += " + " + dropin.filename().string();
+            apply_unit(*unit, s);
+        }
+        report_.restart = s.restart;
+        report_.rules = s.rules;
+
+        const std::string action = options_.fault == "hang"      ? "hang"
+                                   : options_.fault == "sigsegv" ? "die:SIGSEGV"
+                                                                 : "die:SIGABRT";
+        // One part: every incarnation carries the schedule on, reload k counted over all of them.
+        std::string plan =
+            fmt::format("ready,on-reload:chance:{}:{}:{},serve",
+                        plan_probability(options_.crash_probability), options_.seed, action);
+        if (s.type == "forking") {
+            plan = "daemonize," + plan;
+            s.pid_file = pidfile_inside_;
+        }
+        port_ = free_port();
+        const std::string fixture = options_.fixture.string();
+        s.exec_start = {fixture, "--plan", plan};
+        for (const auto& [flag, value] :
+             {std::pair{"--port", std::to_string(port_)},
+              std::pair{"--workers", std::to_string(options_.workers)},
+              std::pair{"--events", log_inside_}, std::pair{"--pidfile", pidfile_inside_},
+              std::pair{"--name", std::string("soak")}}) {
+            s.exec_start.push_back(flag);
+            s.exec_start.push_back(value);
+        }
+        s.exec_reload = {fixture,         "-k",       "graceful", "--pidfile",
+                         pidfile_inside_, "--events", log_inside_};
+        s.description = "crashloop soak: " + report_.unit + ", reload crash " +
+                        probability_text(options_.crash_probability) + " (" + action + ")";
+
+        if (options_.keep_start_limit) {
+            const bool own = s.start_limit_interval || s.start_limit_burst;
+            report_.start_limit =
+                fmt::format("kept: StartLimitBurst={} in {} ({})", s.start_limit_burst.value_or(5),
+                            span_in_words(s.start_limit_interval.value_or(std::chrono::seconds(10))),
+                            own ? "the unit's" : "systemd's default");
+        } else {
+            // A soak packs crashes that would be days apart in production into seconds: the
+            // rate limit would judge the packing, not the service.
+            s.start_limit_interval = std::chrono::microseconds(0);
+            report_.start_limit = "off (crashes that would be days apart in production)";
+        }
+        if (options_.fault == "hang") {
+            report_.notes.push_back("TimeoutStartSec= is " + span_in_words(kHangReloadTimeout) +
+                                    " (was " + span_in_words(s.timeout_start) +
+                                    "): systemd times a reload out after it, and a hung reload "
+                                    "should do so in seconds");
+            s.timeout_start = kHangReloadTimeout;
+        }
+        report_.notes.push_back(fmt::format(
+            "the fake httpd serves 127.0.0.1:{} with {} prefork worker(s); ExecReload= is "
+            "`fake-httpd -k graceful`{}",
+            port_, options_.workers,
+            unit && unit->has_exec_stop ? ", ExecStop= `fake-httpd -k graceful-stop`" : ""));
+        service_ = s;
+        return s;
+    }
+
+    // The unit's own settings, with the fake httpd in place of its commands (as crashloop check).
+    void apply_unit(const ServiceSettings& unit, ServiceSpec& s) const {
+        check_soakable(unit, options_.unit->string());
+        s.type = unit.type;
+        s.restart = unit.restart;
+        s.restart_sec = unit.restart_sec;
+        // Unset: the manager's DefaultTimeoutStartSec= (90 s); infinity cannot be sent as a time
+        // span here, and nothing in a soak should wait that long anyway.
+        s.timeout_start = std::chrono::seconds(90);
+        if (unit.timeout_start && *unit.timeout_start != infinite_time)
+            s.timeout_start = *unit.timeout_start;
+        if (unit.timeout_stop && *unit.timeout_stop != infinite_time)
+            s.timeout_stop = *unit.timeout_stop;
+        if (unit.watchdog) s.watchdog = *unit.watchdog;
+        s.start_limit_interval = unit.start_limit_interval;
+        s.start_limit_burst = unit.start_limit_burst;
+        s.kill_signal = unit.kill_signal;
+        s.kill_mode = unit.kill_mode;
+        if (unit.has_exec_stop)
+            s.exec_stop = {options_.fixture.string(), "-k", "graceful-stop", "--pidfile",
+                           pidfile_inside_};
+        s.rules = unit.rules;
+    }
+
+    void start(const ServiceSpec& service) {
+        std::optional<std::string> refused;
+        supervisor_.start(service, [this, &refused](const std::string& error, const std::string& job) {
+            if (!error.empty())
+                refused = error;
+            else
+                our_jobs_.insert(job);
+        });
+        const auto deadline = Clock::now() + service.timeout_start + kRecoveryGrace;
+        wait_until([&] { return refused || up(); }, deadline);
+        if (refused) throw SupervisorError("starting " + unit_ + " on " + who_ + ": " + *refused);
+        if (!up())
+            report_.errors.push_back(fmt::format(
+                "the service did not come up within {} ms: {} says {}, the fixture logged {}",
+                std::chrono::duration_cast<milliseconds>(service.timeout_start + kRecoveryGrace)
+                    .count(),
+                who_,
+                live_.state(), latest_ ? "incarnation " + std::to_string(latest_) : "nothing"));
+    }
+
+    // ---- the loop ----
+
+    void soak() {
+        prober_.emplace(port_);
+        const auto begin = Clock::now();
+        auto next_reload = begin;
+        std::optional<Clock::time_point> stalled_since;
+        const auto stall_limit = service_.restart_sec + service_.timeout_start + kRecoveryGrace;
+        while (report_.ended_early.empty() && (report_.reloads < options_.reloads ||
+                                               reload_in_flight_ || !open_crashes_.empty())) {
+            const auto now = Clock::now();
+            const bool more = report_.reloads < options_.reloads;
+            const bool ready = more && !reload_in_flight_ && open_crashes_.empty() && up();
+            if (ready && now >= next_reload) {
+                ask_reload();
+                next_reload = now + options_.interval;
+                stalled_since.reset();
+                continue;
+            }
+            // Every wait has a deadline: the interval's tick, the reload's, the crash's recovery,
+            // or, when nothing is in flight and the service is not up, the stall limit.
+            auto wake = now + std::chrono::seconds(1);
+            if (ready) wake = std::min(wake, next_reload);
+            if (reload_in_flight_) wake = std::min(wake, reload_deadline_);
+            if (!open_crashes_.empty()) wake = std::min(wake, recovery_deadline_);
+            if (!ready && !reload_in_flight_ && open_crashes_.empty()) {
+                if (!stalled_since) stalled_since = now;
+                wake = std::min(wake, *stalled_since + stall_limit);
+            } else {
+                stalled_since.reset();
+            }
+            if (supervisor_.wait(wake, options_.interrupt_fd)) throw Interrupted();
+            read_log();
+            settle_check();
+            if (!settled_.empty()) {
+                if (!open_crashes_.empty()) settle_unrecovered(settled_);
+                settled_.clear();
+            }
+            check_deadlines(stalled_since, stall_limit);
+        }
+        report_.wall = std::chrono::duration_cast<milliseconds>(Clock::now() - begin);
+        const double seconds = std::max(1e-3, double(report_.wall.count()) / 1000);
+        report_.reloads_per_s = double(report_.reloads) / seconds;
+        prober_->stop();
+    }
+
+    bool up() const {
+        auto it = incarnations_.find(latest_);
+        if (it == incarnations_.end()) return false;
+        const IncarnationSeen& latest = it->second;
+        return latest.ready_ns && !latest.ended && live_.active_state == "active" &&
+               live_.sub_state == "running" && live_.main_pid == uint32_t(latest.pid);
+    }
+
+    void ask_reload() {
+        ++report_.reloads;
+        reload_in_flight_ = true;
+        reload_job_.clear();
+        reload_deadline_ = Clock::now() + service_.timeout_start + kRecoveryGrace;
+        const unsigned number = report_.reloads;
+        supervisor_.reload(unit_, [this, number, alive = alive_](const std::string& error, const std::string& job) {
+            if (!*alive) return;
+            if (!error.empty()) {
+                report_.errors.push_back(
+                    fmt::format("{} refused reload {}: {}", who_, number, error));
+                report_.ended_early = who_ + " refused a reload";
+                reload_in_flight_ = false;
+                return;
+            }
+            // No job: the supervisor's reload call was the whole of it (a signal sent).
+            if (job.empty()) return reload_finished("done");
+            reload_job_ = job;
+            our_jobs_.insert(job);
+            // JobRemoved may have come with the reply.
+            if (auto it = removed_.find(job); it != removed_.end()) reload_finished(it->second);
+        });
+        if (options_.progress) options_.progress(report_.reloads, options_.reloads);
+    }
+
+    void reload_finished(const std::string& result) {
+        reload_in_flight_ = false;
+        reload_job_.clear();
+        ++reload_results_[result];
+    }
+
+    template <typename Done> void wait_until(Done done, Clock::time_point deadline) {
+        read_log();
+        while (!done() && Clock::now() < deadline) {
+            if (supervisor_.wait(deadline, options_.interrupt_fd)) throw Interrupted();
+            read_log();
+        }
+    }
+
+    void check_deadlines(const std::optional<Clock::time_point>& stalled_since,
+                         std::chrono::microseconds stall_limit) {
+        const auto now = Clock::now();
+        if (!open_crashes_.empty() && now >= recovery_deadline_) {
+            const SoakCrash& crash = report_.crash_list[open_crashes_.front()];
+            report_.errors.push_back(fmt::format(
+                "the crash at reload k={} ({}, pid {}) was not followed by a `ready` within {} ms: "
+                "{} says {}, Result={}",
+                crash.k, crash.what, crash.pid,
+                std::chrono::duration_cast<milliseconds>(recovery_budget(crash)).count(), who_,
+                live_.state(), live_.result));
+            settle_unrecovered("no recovery in time");
+            return;
+        }
+        if (reload_in_flight_ && now >= reload_deadline_) {
+            report_.errors.push_back(fmt::format(
+                "reload {} did not finish within {} ms: {} says {}", report_.reloads,
+                std::chrono::duration_cast<milliseconds>(service_.timeout_start + kRecoveryGrace)
+                    .count(),
+                who_,
+                live_.state()));
+            report_.ended_early = "a reload did not finish";
+            return;
+        }
+        if (stalled_since && now >= *stalled_since + stall_limit) {
+            report_.errors.push_back(fmt::format(
+                "the service was not up for {} ms with no crash to recover from: {} says {}, "
+                "the fixture's latest incarnation is {}",
+                std::chrono::duration_cast<milliseconds>(stall_limit).count(), who_, live_.state(),
+                latest_));
+            report_.ended_early = "the service was neither up nor recovering";
+        }
+    }
+
+    std::chrono::microseconds recovery_budget(const SoakCrash& crash) const {
+        auto budget = service_.restart_sec + kRecoveryGrace;
+        if (crash.what == "reload-hang") budget += service_.timeout_start;
+        return budget;
+    }
+
+    // ---- the fixture's log ----
+
+    void read_log() {
+        for (const FixtureEvent& e : tail_.read_new())
+            on_event(e);
+    }
+
+    void on_event(const FixtureEvent& e) {
+        logger()->trace("fixture: {} {} {} {} {}", e.incarnation, e.pid, e.time_ns, e.event,
+                        e.detail);
+        IncarnationSeen& seen = incarnations_[e.incarnation];
+        if (e.event == "start") {
+            seen.pid = e.pid;
+            latest_ = std::max(latest_, e.incarnation);
+        } else if (e.event == "ready") {
+            if (!seen.ready_ns) seen.ready_ns = e.time_ns;
+            recovered_by(e);
+        } else if (e.event == "reload-begin") {
+            ++report_.reloads_logged;
+            uint64_t k = 0;
+            const std::string& d = e.detail;
+            if (!d.starts_with("k=") ||
+                std::from_chars(d.data() + 2, d.data() + d.size(), k).ec != std::errc()) {
+                report_.errors.push_back(fmt::format(
+                    "incarnation {} logged a reload without its k: '{}'", e.incarnation, d));
+                return;
+            }
+            seen.reloading = k;
+            ks_logged_.push_back(k);
+        } else if (e.event == "reload-done") {
+            seen.reloading.reset();
+        } else if (stopping_) {
+            return;
+        } else if (e.event == "die" || e.event == "exit" || e.event == "reload-hang") {
+            if (e.event != "reload-hang") seen.ended = true;
+            crashed(e, seen);
+        }
+    }
+
+    void crashed(const FixtureEvent& e, IncarnationSeen& seen) {
+        SoakCrash crash;
+        crash.incarnation = e.incarnation;
+        crash.pid = e.pid;
+        crash.what = e.detail.empty() ? e.event : e.event + " " + e.detail;
+        crash.at_ns = e.time_ns;
+        if (!seen.reloading || e.event == "exit") {
+            // Not the seeded crash: the fixture gave up (a port it could not bind …) or died
+            // unasked. It still has to come back, but it is no crash of the schedule.
+            report_.errors.push_back(
+                fmt::format("incarnation {} (pid {}) ended outside a reload: {}", e.incarnation,
+                            e.pid, crash.what));
+            if (!seen.reloading) crash.k = UINT64_MAX;
+        }
+        if (seen.reloading) crash.k = *seen.reloading;
+        seen.reloading.reset();
+        if (crash.k != UINT64_MAX && e.event != "exit") ++report_.crashes;
+        logger()->debug("soak: reload k={} → {} (incarnation {}, pid {})", crash.k, crash.what,
+                        crash.incarnation, crash.pid);
+        report_.crash_list.push_back(crash);
+        if (open_crashes_.empty()) recovery_deadline_ = Clock::now() + recovery_budget(crash);
+        open_crashes_.push_back(report_.crash_list.size() - 1);
+        snapshot_wanted_ = true;
+    }
+
+    // A later incarnation's `ready` ends the downtime of every crash before it.
+    void recovered_by(const FixtureEvent& ready) {
+        std::vector<size_t> still_open;
+        for (size_t index : open_crashes_) {
+            SoakCrash& crash = report_.crash_list[index];
+            if (crash.incarnation < ready.incarnation) {
+                crash.downtime_ms = ms_between(crash.at_ns, ready.time_ns);
+                crash.next_pid = ready.pid;
+            } else {
+                still_open.push_back(index);
+            }
+        }
+        open_crashes_ = still_open;
+        if (!open_crashes_.empty())
+            recovery_deadline_ =
+                Clock::now() + recovery_budget(report_.crash_list[open_crashes_.front()]);
+    }
+
+    void settle_unrecovered(const std::string& why) {
+        for (size_t index : open_crashes_) {
+            ++report_.unrecovered;
+            const SoakCrash& crash = report_.crash_list[index];
+            if (report_.ended_early.empty())
+                report_.ended_early =
+                    fmt::format("the crash at reload k={} ({}) left the service {} "
+                                "({}, Result={})",
+                                crash.k, crash.what, why, live_.state(), live_.result);
+        }
+        open_crashes_.clear();
+    }
+
+    // ---- the supervisor ----
+
+    void on_unit_changed(const std::string& unit, const ServiceState& live) {
+        if (unit != unit_) return;
+        ++changes_;
+        live_ = live;
+        // A supervisor forgets how a process ended once the next one starts: note it while it says so.
+        if (live.exec_main_code != 0 && live.exec_main_exit_us)
+            for (size_t index : open_crashes_) {
+                SoakCrash& crash = report_.crash_list[index];
+                if (crash.supervisor_saw.empty() &&
+                    (long long)(live.exec_main_exit_us) * 1000 >= crash.at_ns)
+                    crash.supervisor_saw = (live.exec_main_code == CLD_EXITED
+                                             ? "exit code " + std::to_string(live.exec_main_status)
+                                             : "signal " + signal_name(live.exec_main_status)) +
+                                        ", Result=" + live.result;
+            }
+        snapshot_wanted_ = true;
+    }
+
+    void on_job_removed(const std::string& job, const std::string& unit,
+                        const std::string& result) {
+        if (unit != unit_) return;
+        removed_[job] = result;
+        if (!reload_job_.empty() && job == reload_job_) reload_finished(result);
+        snapshot_wanted_ = true;
+    }
+
+    // Only while a crash is open does the soak need a property read (a barrier: the reply reflects
+    // every change systemd made before it) to tell "down for good" from "about to restart"; a
+    // healthy reload needs none, and a read per reload would only load the manager.
+    void settle_check() {
+        if (!snapshot_wanted_ || open_crashes_.empty() || reload_in_flight_ ||
+            !maybe_settled(live_))
+            return;
+        snapshot_wanted_ = false;
+        snapshot();
+    }
+
+    // Could the service be down for good (or hung) after the open crashes? A property read decides.
+    bool maybe_settled(const ServiceState& s) const {
+        if (s.active_state == "failed" || s.active_state == "inactive" || s.collected) return true;
+        // --fault hang: systemd kills the hung ExecReload= and keeps the hung main process. (Only
+        // then: after a `die`, systemd may reap the reload process before the dead main one and
+        // say "running" for a moment.)
+        const SoakCrash& crash = report_.crash_list[open_crashes_.front()];
+        return crash.what == "reload-hang" && s.active_state == "active" &&
+               s.sub_state == "running" && s.main_pid == uint32_t(crash.pid);
+    }
+
+    void snapshot() {
+        if (snapshot_pending_) {
+            snapshot_dirty_ = true;
+            return;
+        }
+        snapshot_pending_ = true;
+        supervisor_.state(unit_, [this, alive = alive_](const std::string& error, const ServiceState& s) {
+            if (!*alive) return;
+            snapshot_pending_ = false;
+            if (!error.empty()) {
+                report_.errors.push_back("reading the unit's state: " + error);
+                report_.ended_early = who_ + "'s state could not be read";
+                return;
+            }
+            live_ = s;
+            // Settled: no job queued (a restart job or the reload's), and the reply comes after
+            // every change systemd made before it. The loop settles it, after reading the log (not
+            // from inside sd-bus's dispatch).
+            if (!open_crashes_.empty() && !reload_in_flight_ && s.job_id == 0 && maybe_settled(s))
+                settled_ = s.active_state == "active" ? "hung, not restarted" : "down";
+            if (snapshot_dirty_) {
+                snapshot_dirty_ = false;
+                snapshot();
+            }
+        });
+    }
+
+    // ---- the end ----
+
+    void finish() {
+        if (prober_) {
+            prober_->stop();
+            report_.probes = prober_->probes();
+            report_.probes_refused = prober_->refused();
+            report_.probes_timed_out = prober_->timed_out();
+            report_.probes_bad = prober_->bad();
+            report_.probes_failed =
+                report_.probes_refused + report_.probes_timed_out + report_.probes_bad;
+        }
+        // NRestarts before the stop: a stopped transient unit is collected with it.
+        std::optional<ServiceState> last;
+        std::string last_error;
+        auto reply = std::make_shared<std::optional<std::pair<std::string, ServiceState>>>();
+        supervisor_.state(unit_, [reply](const std::string& error, const ServiceState& s) {
+            *reply = std::pair{error, s};
+        });
+        wait_until([&] { return reply->has_value(); }, Clock::now() + kRecoveryGrace);
+        if (*reply) {
+            last_error = (*reply)->first;
+            last = (*reply)->second;
+        }
+        if (!last)
+            report_.errors.push_back(who_ + " did not answer a state read within 5 s");
+        else if (!last_error.empty())
+            report_.errors.push_back("reading NRestarts: " + last_error);
+        else {
+            report_.supervisor_restarts = int(last->n_restarts);
+            report_.final_state = last->state();
+            report_.final_result = last->result;
+        }
+
+        // Whatever the fixture logs from here on is our own stop (a graceful stop on SIGWINCH, an
+        // exit 0): no crash, whatever Restart= says.
+        read_log();
+        stopping_ = true;
+        stop_and_wait();
+        read_log();
+        account();
+    }
+
+    // Our own stop: its job's end where the supervisor queues one, else a confirmed read that
+    // shows the service down.
+    void stop_and_wait() {
+        auto reply = std::make_shared<std::optional<std::pair<std::string, std::string>>>();
+        supervisor_.stop(unit_, [reply](const std::string& error, const std::string& job) {
+            *reply = std::pair{error, job};
+        });
+        const auto budget = service_.timeout_stop + kRecoveryGrace;
+        const auto deadline = Clock::now() + budget;
+        wait_until([&] { return reply->has_value(); }, deadline);
+        if (*reply && !(*reply)->first.empty()) {
+            report_.errors.push_back(who_ + " refused to stop the unit: " + (*reply)->first);
+            return;
+        }
+        if (*reply && !(*reply)->second.empty()) {
+            const std::string job = (*reply)->second;
+            our_jobs_.insert(job);
+            wait_until([&] { return removed_.contains(job); }, deadline);
+            if (removed_.contains(job)) return;
+        } else if (*reply && wait_down(deadline)) {
+            return;
+        }
+        report_.errors.push_back(
+            fmt::format("the unit did not stop within {} ms",
+                        std::chrono::duration_cast<milliseconds>(budget).count()));
+    }
+
+    // Reads the state until it shows the service down with nothing pending, waking on changes.
+    bool wait_down(Clock::time_point deadline) {
+        for (;;) {
+            const long seen = changes_;
+            auto reply = std::make_shared<std::optional<std::pair<std::string, ServiceState>>>();
+            supervisor_.state(unit_, [reply](const std::string& error, const ServiceState& s) {
+                *reply = std::pair{error, s};
+            });
+            wait_until([&] { return reply->has_value(); }, deadline);
+            if (!*reply) return false;
+            const ServiceState& s = (*reply)->second;
+            if ((*reply)->first.empty() && s.job_id == 0 &&
+                (s.collected || s.active_state == "inactive" || s.active_state == "failed"))
+                return true;
+            wait_until([&] { return changes_ != seen; }, deadline);
+            if (Clock::now() >= deadline) return false;
+        }
+    }
+
+    void account() {
+        report_.restarts_observed = std::max(0, int(incarnations_.size()) - 1);
+        // Every reload logged, against the schedule the seed predicts.
+        std::map<uint64_t, const SoakCrash*> crash_at;
+        for (const auto& crash : report_.crash_list)
+            crash_at[crash.k] = &crash;
+        std::vector<std::string> mismatches;
+        for (size_t i = 0; i < ks_logged_.size(); ++i) {
+            const uint64_t k = ks_logged_[i];
+            if (k != i) mismatches.push_back(fmt::format("reload {} was logged as k={}", i, k));
+            const bool predicted = reload_crashes(options_.seed, k, options_.crash_probability);
+            report_.predicted_crashes += predicted;
+            const bool crashed = crash_at.contains(k);
+            if (predicted != crashed)
+                mismatches.push_back(fmt::format("k={}: the seed says {}, the fixture {}", k,
+                                                 predicted ? "crash" : "no crash",
+                                                 crashed ? "crashed" : "reloaded"));
+        }
+        if (!mismatches.empty()) {
+            std::string list;
+            for (size_t i = 0; i < std::min<size_t>(mismatches.size(), 5); ++i)
+                list += (i ? "; " : "") + mismatches[i];
+            report_.errors.push_back(
+                fmt::format("the crash schedule does not match the seed's ({} of {} "
+                            "reloads): {}",
+                            mismatches.size(), ks_logged_.size(), list));
+        }
+        if (report_.reloads != report_.reloads_logged)
+            report_.errors.push_back(
+                fmt::format("{} reload(s) asked of {}, {} logged by the fixture",
+                            report_.reloads, who_, report_.reloads_logged));
+        // A restart job that fails is the supervisor refusing the restart: in 252 that is the start limit.
+        for (const auto& [job, result] : removed_)
+            if (result == "failed" && !our_jobs_.contains(job)) report_.start_limit_hit = true;
+        if (report_.final_result == "start-limit-hit") report_.start_limit_hit = true;
+        // NRestarts also counts the restart the start limit refused; nothing ran for it.
+        const bool refused_one =
+            report_.start_limit_hit && report_.supervisor_restarts == report_.restarts_observed + 1;
+        if (report_.supervisor_restarts != report_.restarts_observed && !refused_one)
+            report_.errors.push_back(
+                fmt::format("the fixture counted {} restart(s), {}'s NRestarts={}",
+                            report_.restarts_observed, who_, report_.supervisor_restarts));
+
+        std::vector<double> downtimes;
+        for (const auto& crash : report_.crash_list)
+            if (crash.downtime_ms) downtimes.push_back(*crash.downtime_ms);
+        if (!downtimes.empty()) {
+            std::sort(downtimes.begin(), downtimes.end());
+            const size_t n = downtimes.size();
+            Downtime d;
+            d.min = downtimes.front();
+            d.max = downtimes.back();
+            d.median = n % 2 ? downtimes[n / 2] : (downtimes[n / 2 - 1] + downtimes[n / 2]) / 2;
+            // Nearest rank.
+            d.p99 = downtimes[size_t(std::ceil(0.99 * double(n))) - 1];
+            report_.downtime = d;
+            // service_arm_timer() (src/core/service.c) adds the restart timer with accuracy 0,
+            // which sd-event reads as its default of 250 ms (DEFAULT_ACCURACY_USEC): the spread
+            // of the downtime is systemd's timer coalescing, not the fixture's start-up.
+            report_.notes.push_back(fmt::format(
+                "systemd arms RestartSec= ({}) with sd-event's default 250 ms accuracy: a restart "
+                "comes {} to {} after the crash",
+                span_in_words(service_.restart_sec), span_in_words(service_.restart_sec),
+                span_in_words(service_.restart_sec + milliseconds(250))));
+        }
+        for (const auto& [result, count] : reload_results_)
+            report_.notes.push_back(fmt::format("reload jobs ended '{}': {}", result, count));
+    }
+};
+
+} // namespace
+
+std::string probability_text(double p) {
+    if (p > 0 && p < 1) {
+        double over = 1 / p;
+        if (std::abs(over - std::round(over)) < 1e-9) return fmt::format("1 in {:.0f}", over);
+    }
+    return fmt::format("{}", p);
+}
+
+void check_soakable(const ServiceSettings& unit, const std::string& where) {
+    if (!played_by_fake_httpd(unit))
+        throw InputError(where, 0, "Type=" + unit.type + " is not played by the fake httpd");
+    if (!unit.has_exec_reload)
+        throw InputError(where, 0, "the unit has no ExecReload=, so there is no reload to soak");
+}
+
+SoakReport run_soak(Supervisor& supervisor, const SoakOptions& options) {
+    Soak soak(supervisor, options);
+    return soak.run();
+}
+
+SoakVerdict judge_soak(const SoakReport& r, const RestartTable& table,
+                       const Expectations& expectations) {
+    if (!r.not_applicable.empty()) return {true, "n/a: " + r.not_applicable};
+    if (!r.errors.empty())
+        return {false, "no verdict: " + r.errors.front() +
+                           (r.errors.size() > 1 ? fmt::format(" (and {} more)", r.errors.size() - 1)
+                                                : "")};
+    if (r.crashes == 0)
+        return {true,
+                fmt::format("no crash in {} reload(s): the seed's schedule had none", r.reloads)};
+    Outcome outcome;
+    if (r.fault == "hang")
+        outcome.kind = Outcome::Kind::timeout;
+    else {
+        outcome.kind = Outcome::Kind::killed;
+        outcome.signal = r.fault == "sigsegv" ? SIGSEGV : SIGABRT;
+    }
+    const std::string value(to_string(r.restart));
+    const bool manual = table.shall_restart(r.restart, outcome, r.rules);
+    // A hung reload is the matrix's reload-timeout cause, with its known deviation.
+    const KnownDeviation* known =
+        r.fault == "hang" ? expectations.find("reload-timeout", r.restart) : nullptr;
+    const bool promised = known ? known->restarted : manual;
+    const std::string deviation = known ? " (known deviation: " + known->reason + ")" : "";
+    const std::string what = r.fault == "hang" ? "a reload timeout" : describe(outcome);
+    if (promised) {
+        if (r.unrecovered == 0 && r.restarts_observed == int(r.crashes))
+            return {true,
+                    fmt::format("every crash came back: {} crash(es), {} restart(s), as Restart={} "
+                                "promises after {}",
+                                r.crashes, r.restarts_observed, value, what)};
+        return {false,
+                fmt::format("{} of {} crash(es) never came back{}, though Restart={} promises a "
+                            "restart after {}",
+                            r.unrecovered, r.crashes,
+                            r.start_limit_hit ? " (the start limit was hit)" : "", value, what)};
+    }
+    const std::string left = r.final_state.starts_with("active") ? "hung" : "down";
+    if (r.restarts_observed == 0 && r.unrecovered == 1 && r.crashes == 1 && known)
+        return {true,
+                fmt::format("the first {} left it {} ({}), no restart: the manual says Restart={} "
+                            "restarts after {}, but this is a known deviation: {}",
+                            r.fault == "hang" ? "hang" : "crash", left, r.final_state, value, what,
+                            known->reason)};
+    if (r.restarts_observed == 0 && r.unrecovered == 1 && r.crashes == 1)
+        return {true,
+                fmt::format("the first crash left it {} ({}), as Restart={} promises: no restart "
+                            "after {}",
+                            left, r.final_state, value, what)};
+    return {false,
+            fmt::format("Restart={} promises no restart after {}{}, but {} restarted it {} "
+                        "time(s)",
+                        value, what, deviation, r.supervisor, r.restarts_observed)};
+}
+
+} // namespace crashloop

@@ -1,0 +1,118 @@
+#pragma once
+// `crashloop soak`: the story's intermittent reload crash, on demand and replayable. One fake
+// httpd under any supervisor (the built-in systemd by default; a real unit's settings or the
+// built-in unit), a logrotate-style loop
+// that asks systemd for a graceful reload every interval, the fixture crashing on reload k
+// exactly when reload_crashes(seed, k, p) says so, and an HTTP prober hitting it all along.
+// Every crash is followed to the next incarnation's `ready` (its downtime) or to the service
+// staying down; the counts come from the fixture's own log and are cross-checked with
+// systemd's NRestarts and with the crash schedule the seed predicts.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "restart_table.hpp"
+
+namespace crashloop {
+
+class Supervisor;
+class Expectations;
+
+struct SoakOptions {
+    std::optional<std::filesystem::path> unit; // run under this unit's settings ...
+    std::vector<std::filesystem::path> dropins;
+    RestartValue restart = RestartValue::on_failure; // ... else the built-in unit with this
+    unsigned reloads = 100;
+    std::chrono::milliseconds interval{20}; // the least time between two reloads asked
+    double crash_probability = 1.0 / 30;
+    uint64_t seed = 0;
+    std::string fault = "sigabrt"; // sigabrt | sigsegv | hang
+    bool keep_start_limit = false; // else StartLimitIntervalSec=0 (see SoakReport::start_limit)
+    unsigned workers = 2;
+    std::filesystem::path fixture; // fake-httpd
+    int interrupt_fd = -1;         // readable = stop now (throws Interrupted)
+    std::function<void(unsigned done, unsigned total)> progress;
+    std::string replay; // the exact command line, filled by the CLI
+};
+
+// One crash of the fixture during a reload (a `die`, or a `reload-hang` for --fault hang).
+struct SoakCrash {
+    uint64_t k = 0; // the reload's number in the seeded schedule
+    int incarnation = 0;
+    int pid = 0;
+    std::string what;                  // "die SIGABRT", "reload-hang"
+    long long at_ns = 0;               // CLOCK_MONOTONIC, from the fixture's log
+    std::optional<double> downtime_ms; // to the next incarnation's `ready`; none: unrecovered
+    int next_pid = 0;
+    std::string supervisor_saw; // "signal SIGABRT, Result=core-dump", when the supervisor said so in time
+};
+
+struct Downtime {
+    double min = 0, median = 0, p99 = 0, max = 0; // ms
+};
+
+// What the CLI decides the exit status from (judge_soak below).
+struct SoakVerdict {
+    bool as_promised = false;
+    std::string reason;
+};
+
+struct SoakReport {
+    uint64_t seed = 0;
+    std::string unit = "built-in"; // "httpd.service + override.conf"
+    RestartValue restart = RestartValue::on_failure;
+    RestartRules rules; // the unit's exit status rules, for judge_soak
+    std::string fault;
+    double crash_probability = 0;
+    unsigned workers = 0;
+    std::string supervisor = "systemd", supervisor_version;
+    std::string not_applicable; // why the supervisor cannot run this soak at all (nothing ran)
+
+    unsigned reloads_planned = 0;
+    unsigned reloads = 0;        // asked of systemd (ReloadUnit), never while it was down
+    unsigned reloads_logged = 0; // `reload-begin` lines in the fixture's log
+    unsigned crashes = 0;
+    unsigned predicted_crashes = 0; // reload_crashes(seed, k, p) over every k logged
+    int restarts_observed = 0;      // incarnations - 1, from the fixture's log
+    int supervisor_restarts = 0;    // systemd's NRestarts, read before the unit is stopped
+    unsigned unrecovered = 0;
+    unsigned probes = 0, probes_failed = 0;
+    unsigned probes_refused = 0, probes_timed_out = 0, probes_bad = 0;
+    bool start_limit_kept = false, start_limit_hit = false;
+    std::string start_limit; // what the run did with the start limit, in words
+    std::vector<SoakCrash> crash_list;
+    std::optional<Downtime> downtime; // over recovered crashes; none when none was
+    double reloads_per_s = 0;
+    std::chrono::milliseconds wall{0}; // the reload loop, from the first reload to the last word
+    std::string final_state, final_result;
+    std::string ended_early; // why the loop stopped before every reload was asked, or ""
+    std::vector<std::string> notes, warnings;
+    std::vector<std::string> errors; // any hit deadline or contradiction: never a silent pass
+    std::string replay;
+    std::optional<SoakVerdict> verdict; // set by the CLI through judge_soak()
+};
+
+struct ServiceSettings;
+// InputError unless the fake httpd can play this unit's daemon under a reload loop (its Type=,
+// an ExecReload= to ask for). run_soak checks it too; the CLI calls it before anything runs.
+void check_soakable(const ServiceSettings& unit, const std::string& where);
+
+// Reads the unit if any (InputError on bad input), then soaks. Throws SupervisorError when the
+// manager fails us, Interrupted when interrupt_fd becomes readable.
+SoakReport run_soak(Supervisor& supervisor, const SoakOptions& options);
+
+// "1 in 30" when P is one over a whole number, else the number itself.
+std::string probability_text(double p);
+
+// Did every crash come back as Restart= promises (Table 2, the unit's exit status rules, and a
+// known deviation for the hang)? Errors in the report always say no.
+SoakVerdict judge_soak(const SoakReport& report, const RestartTable& table,
+                       const Expectations& expectations);
+
+
+
+} // namespace crashloop
