@@ -101,7 +101,7 @@ std::string render_soak(const SoakReport& r, bool json) {
                                 r.predicted_crashes));
     line("restarts",
          fmt::format("{} observed (fixture incarnations), {} counted by {} (NRestarts)",
-                     r.restarts_observed, r.supervisor, r.supervisor_restarts));
+                     r.restarts_observed, r.supervisor_restarts, r.supervisor));
     line("unrecovered", std::to_string(r.unrecovered));
     line("HTTP probes",
          fmt::format("{} sent, {} failed ({} refused, {} timed out, {} bad answer)", r.probes,
