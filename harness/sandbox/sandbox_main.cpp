@@ -99,7 +99,7 @@ struct Hierarchy {
 // Where a line of /proc/self/cgroup is mounted (Debian's usual layout).
 std::string mount_dir(const std::string& controllers) {
     auto is_dir = [](const std::string& path) {
-        struct stat st{};
+        struct stat st {};
         return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
     };
     if (controllers.empty()) {
@@ -139,7 +139,8 @@ std::vector<Hierarchy> our_hierarchies() {
 std::vector<pid_t> pids_under(const std::string& dir) {
     std::vector<pid_t> pids;
     std::ifstream procs(dir + "/cgroup.procs");
-    for (pid_t pid; procs >> pid;) pids.push_back(pid);
+    for (pid_t pid; procs >> pid;)
+        pids.push_back(pid);
     if (DIR* d = opendir(dir.c_str())) {
         while (dirent* entry = readdir(d)) {
             if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
@@ -176,7 +177,8 @@ bool in_cgroup(pid_t pid, const std::string& name) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
     std::string line;
     while (std::getline(in, line))
-        if (line.find("/" + name + "/") != std::string::npos || line.ends_with("/" + name)) return true;
+        if (line.find("/" + name + "/") != std::string::npos || line.ends_with("/" + name))
+            return true;
     return false;
 }
 
@@ -252,11 +254,13 @@ void remove_stale_jail_dirs() {
         std::string name = entry->d_name;
         if (name.rfind(prefix, 0) != 0) continue;
         pid_t owner = static_cast<pid_t>(std::atoi(name.c_str() + prefix.size()));
-        if (owner > 0 && owner != getpid() && !is_live_keeper(owner)) stale.push_back("/tmp/" + name);
+        if (owner > 0 && owner != getpid() && !is_live_keeper(owner))
+            stale.push_back("/tmp/" + name);
     }
     closedir(d);
     std::error_code ignored;
-    for (const auto& dir : stale) std::filesystem::remove_all(dir, ignored);
+    for (const auto& dir : stale)
+        std::filesystem::remove_all(dir, ignored);
 }
 
 // --enter NAME -- CMD…: join the keeper's cgroup in every hierarchy, then become CMD.
@@ -342,95 +346,121 @@ bool got_ready(int notify_fd) {
     }
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-    if (argc >= 5 && std::string(argv[1]) == "--enter" && std::string(argv[3]) == "--")
-        return enter(argv[2], argv + 4);
+struct Options {
     std::string systemd = "/lib/systemd/systemd";
     std::string log_level = "warning";
-    const bool jail = argc == 2 && std::string(argv[1]) == "--jail";
-    for (int i = jail ? argc : 1; i + 1 < argc; i += 2) {
+    bool jail = false; // --jail: a cgroup (and a directory) for another supervisor, no manager
+};
+
+Options parse_options(int argc, char** argv) {
+    Options options;
+    options.jail = argc == 2 && std::string(argv[1]) == "--jail";
+    for (int i = options.jail ? argc : 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i];
-        if (flag == "--systemd") systemd = argv[i + 1];
-        else if (flag == "--log-level") log_level = argv[i + 1];
-        else die("unknown option " + flag + " (expected --systemd PATH, --log-level LEVEL; or --jail; or --enter NAME -- CMD)");
+        if (flag == "--systemd")
+            options.systemd = argv[i + 1];
+        else if (flag == "--log-level")
+            options.log_level = argv[i + 1];
+        else
+            die("unknown option " + flag +
+                " (expected --systemd PATH, --log-level LEVEL; or --jail; or --enter NAME -- CMD)");
     }
-    if (geteuid() != 0) die("needs root (mount namespace, cgroups)");
+    return options;
+}
 
-    // The harness's death (even SIGKILL) reaches us as SIGTERM: tear down.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() == 1) return 1;
-    // Ctrl-C at the terminal is the harness's to handle, not ours.
-    setsid();
-
+// The signals that end us arrive on a signalfd, read in the loops below.
+int block_signals() {
     sigset_t mask;
     sigemptyset(&mask);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&mask, sig);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD})
+        sigaddset(&mask, sig);
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     check(signal_fd >= 0, "signalfd");
     signal(SIGPIPE, SIG_IGN);
+    return signal_fd;
+}
 
-    auto hierarchies = our_hierarchies();
-    remove_stale(hierarchies);
-    std::string own = kCgroupPrefix + std::to_string(getpid());
-    bool have_required = false;
-    for (auto& h : hierarchies) {
-        std::string dir = h.parent + "/" + own;
-        if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) continue;
-        if (!write_pid(dir + "/cgroup.procs", getpid())) {
-            rmdir(dir.c_str());
-            continue;
+// Our own cgroup in every hierarchy (and the jail's directory): made at start, and everything
+// in them killed and removed by teardown(), however the run ends.
+class Sandbox {
+  public:
+    explicit Sandbox(bool jail)
+        : hierarchies_(our_hierarchies()), own_(kCgroupPrefix + std::to_string(getpid())),
+          jail_dir_(kJailDirPrefix + std::to_string(getpid())), jail_(jail) {
+        remove_stale(hierarchies_);
+        bool have_required = false;
+        for (auto& h : hierarchies_) {
+            std::string dir = h.parent + "/" + own_;
+            if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) continue;
+            if (!write_pid(dir + "/cgroup.procs", getpid())) {
+                rmdir(dir.c_str());
+                continue;
+            }
+            h.own = dir;
+            have_required = have_required || h.required;
         }
-        h.own = dir;
-        have_required = have_required || h.required;
+        if (!have_required) {
+            std::fprintf(stderr, "crashloop-sandbox: cannot make a cgroup of our own\n");
+            teardown(1);
+        }
     }
-    const std::string jail_dir = kJailDirPrefix + std::to_string(getpid());
-    auto teardown = [&](int code) {
+
+    const std::string& own() const { return own_; }
+    const std::string& jail_dir() const { return jail_dir_; }
+
+    [[noreturn]] void teardown(int code) {
         long long deadline = now_ms() + 10000;
         bool clean = true;
-        for (auto& h : hierarchies)
+        for (auto& h : hierarchies_)
             if (!h.own.empty()) clean = empty_tree(h.own, deadline) && clean;
-        for (auto& h : hierarchies) {
+        for (auto& h : hierarchies_) {
             if (h.own.empty()) continue;
             write_pid(h.parent + "/cgroup.procs", getpid());
             remove_tree(h.own);
         }
-        if (jail) {
+        if (jail_) {
             std::error_code ignored;
-            std::filesystem::remove_all(jail_dir, ignored);
+            std::filesystem::remove_all(jail_dir_, ignored);
         }
         if (!clean) std::fprintf(stderr, "crashloop-sandbox: processes survived SIGKILL\n");
         std::exit(clean ? code : 1);
-    };
-    if (!have_required) {
-        std::fprintf(stderr, "crashloop-sandbox: cannot make a cgroup of our own\n");
-        teardown(1);
     }
 
-    if (jail) {
-        remove_stale_jail_dirs();
-        if (mkdir(jail_dir.c_str(), 0700) != 0) {
-            std::fprintf(stderr, "crashloop-sandbox: cannot make %s: %s\n", jail_dir.c_str(), std::strerror(errno));
-            teardown(1);
-        }
-        std::printf("ready %s %s\n", own.c_str(), jail_dir.c_str());
-        std::fflush(stdout);
-        for (;;) { // until EOF on stdin, or a signal
-            pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {signal_fd, POLLIN, 0}};
-            if (poll(fds, 2, -1) < 0 && errno == EINTR) continue;
-            char byte;
-            if (fds[0].revents && read(STDIN_FILENO, &byte, 1) <= 0) teardown(0);
-            signalfd_siginfo info{};
-            while (read(signal_fd, &info, sizeof info) == sizeof info)
-                if (info.ssi_signo != SIGCHLD) teardown(0);
-        }
-    }
+  private:
+    std::vector<Hierarchy> hierarchies_;
+    std::string own_, jail_dir_;
+    bool jail_;
+};
 
+// --jail: say where the cgroup and the directory are, then hold them until EOF on stdin or a
+// signal.
+[[noreturn]] void serve_jail(Sandbox& sandbox, int signal_fd) {
+    remove_stale_jail_dirs();
+    if (mkdir(sandbox.jail_dir().c_str(), 0700) != 0) {
+        std::fprintf(stderr, "crashloop-sandbox: cannot make %s: %s\n", sandbox.jail_dir().c_str(),
+                     std::strerror(errno));
+        sandbox.teardown(1);
+    }
+    std::printf("ready %s %s\n", sandbox.own().c_str(), sandbox.jail_dir().c_str());
+    std::fflush(stdout);
+    for (;;) {
+        pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {signal_fd, POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0 && errno == EINTR) continue;
+        char byte;
+        if (fds[0].revents && read(STDIN_FILENO, &byte, 1) <= 0) sandbox.teardown(0);
+        signalfd_siginfo info{};
+        while (read(signal_fd, &info, sizeof info) == sizeof info)
+            if (info.ssi_signo != SIGCHLD) sandbox.teardown(0);
+    }
+}
+
+// The private manager: start it, say "ready PID" once it sent READY=1, then hold it until EOF on
+// stdin, a signal, or its own end.
+[[noreturn]] void serve_manager(Sandbox& sandbox, int signal_fd, const Options& options) {
     make_private_run();
     int notify_fd = notify_socket();
-    pid_t manager = start_manager(systemd, log_level);
+    pid_t manager = start_manager(options.systemd, options.log_level);
 
     // Shorter than the harness's own 30 s, so that our teardown, not its kill, ends a failed start.
     const long long ready_deadline = now_ms() + 25000;
@@ -442,21 +472,22 @@ int main(int argc, char** argv) {
         if (n < 0 && errno == EINTR) continue;
         if (n == 0) {
             std::fprintf(stderr, "crashloop-sandbox: systemd --user sent no READY=1 in 25 s\n");
-            teardown(1);
+            sandbox.teardown(1);
         }
         if (fds[0].revents) {
             char byte;
-            if (read(STDIN_FILENO, &byte, 1) <= 0) teardown(0); // the harness is done (or gone)
+            if (read(STDIN_FILENO, &byte, 1) <= 0)
+                sandbox.teardown(0); // the harness is done (or gone)
         }
         if (fds[1].revents) {
             signalfd_siginfo info{};
             while (read(signal_fd, &info, sizeof info) == sizeof info) {
-                if (info.ssi_signo != SIGCHLD) teardown(0);
+                if (info.ssi_signo != SIGCHLD) sandbox.teardown(0);
                 int status = 0;
                 if (waitpid(manager, &status, WNOHANG) == manager) {
                     std::fprintf(stderr, "crashloop-sandbox: systemd --user ended (status %d)\n",
                                  status);
-                    teardown(1);
+                    sandbox.teardown(1);
                 }
             }
         }
@@ -466,4 +497,24 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
         }
     }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc >= 5 && std::string(argv[1]) == "--enter" && std::string(argv[3]) == "--")
+        return enter(argv[2], argv + 4);
+    const Options options = parse_options(argc, argv);
+    if (geteuid() != 0) die("needs root (mount namespace, cgroups)");
+
+    // The harness's death (even SIGKILL) reaches us as SIGTERM: tear down.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) return 1;
+    // Ctrl-C at the terminal is the harness's to handle, not ours.
+    setsid();
+    const int signal_fd = block_signals();
+
+    Sandbox sandbox(options.jail);
+    if (options.jail) serve_jail(sandbox, signal_fd);
+    serve_manager(sandbox, signal_fd, options);
 }

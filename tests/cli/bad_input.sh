@@ -48,6 +48,6 @@ expect compare-no-junit "no junit" -- compare --supervisor systemd --supervisor 
 expect exec-missing-file "nowhere.toml" -- matrix --supervisor exec:"$work/nowhere.toml"
 printf 'name = "x"\nversion = "true"\nstart = "true"\nstop = "true"\nreload = "true"\nkill = "true"\nstate = "true {nonsense}"\n' >"$work/bad-exec.toml"
 expect exec-bad-placeholder "bad-exec.toml:7:" -- matrix --supervisor exec:"$work/bad-exec.toml"
-expect real-only-built-in "--real" -- check "$root/scenarios/units/httpd.service" --real --supervisor supervisord
+expect real-never-on-the-host "--real: runs the unit.s real daemon only on a supervisor crashloop starts itself" -- check "$root/scenarios/units/httpd.service" --real --supervisor systemd-host --allow-host
 
 [ $failures -eq 0 ] && echo "all bad inputs rejected cleanly" || exit 1
