@@ -28,8 +28,8 @@
 using namespace crashloop;
 
 namespace crashloop {
-DriverInfo systemctl_driver(); // harness/systemctl_driver.cpp
-DriverInfo exec_driver();      // harness/exec_driver.cpp
+DriverInfo systemctl_driver(); // harness/drivers/command/systemctl_driver.cpp
+DriverInfo exec_driver();      // harness/drivers/command/exec_driver.cpp
 } // namespace crashloop
 
 namespace {
