@@ -212,50 +212,6 @@ class Prober {
     }
 };
 
-// ---- The fixture's log, read as it grows --------------------------------------------------
-
-// read_event_log() reads the whole file; the soak reads the log on every bus event and tick, so
-// it takes only what was appended since (complete lines; the fixture writes each in one write).
-class LogTail {
-  public:
-    explicit LogTail(std::filesystem::path file) : file_(std::move(file)) {}
-    ~LogTail() {
-        if (fd_ >= 0) close(fd_);
-    }
-    LogTail(const LogTail&) = delete;
-    LogTail& operator=(const LogTail&) = delete;
-
-    std::vector<FixtureEvent> read_new() {
-        std::vector<FixtureEvent> events;
-        if (fd_ < 0 && (fd_ = open(file_.c_str(), O_RDONLY | O_CLOEXEC)) < 0) return events;
-        char buffer[65536];
-        for (ssize_t n; (n = read(fd_, buffer, sizeof buffer)) > 0;)
-            pending_.append(buffer, size_t(n));
-        size_t start = 0;
-        for (size_t end; (end = pending_.find('\n', start)) != std::string::npos; start = end + 1) {
-            const std::string line = pending_.substr(start, end - start);
-            ++line_;
-            std::istringstream fields(line);
-            FixtureEvent e;
-            if (!(fields >> e.incarnation >> e.pid >> e.time_ns >> e.event) || e.incarnation < 1)
-                throw InputError(file_.string(), line_,
-                                 "expected '<incarnation> <pid> <monotonic ns> <event> [detail]', "
-                                 "got '" +
-                                     line + "'");
-            std::getline(fields >> std::ws, e.detail);
-            events.push_back(std::move(e));
-        }
-        pending_.erase(0, start);
-        return events;
-    }
-
-  private:
-    std::filesystem::path file_;
-    int fd_ = -1;
-    std::string pending_;
-    int line_ = 0;
-};
-
 // ---- The soak -----------------------------------------------------------------------------
 
 struct IncarnationSeen {
@@ -309,7 +265,7 @@ class Soak {
     const std::string unit_, log_inside_, pidfile_inside_;
     // The supervisor may outlive the soak and still deliver a reply or a change.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-    LogTail tail_;
+    EventLogTail tail_;
     SoakReport report_;
     ServiceSpec service_;
     uint16_t port_ = 0;

@@ -1,30 +1,49 @@
 #include "event_log.hpp"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "errors.hpp"
 
 namespace crashloop {
 
+namespace {
+
+FixtureEvent parse_or_throw(std::string_view line, const std::filesystem::path& file, int number) {
+    auto event = parse_event_line(line);
+    if (!event)
+        throw InputError(file.string(), number,
+                         "expected '<incarnation> <pid> <monotonic ns> <event> [detail]', got '" +
+                             std::string(line) + "'");
+    return std::move(*event);
+}
+
+} // namespace
+
 std::vector<FixtureEvent> read_event_log(const std::filesystem::path& file) {
+    return EventLogTail(file).read_new();
+}
+
+EventLogTail::EventLogTail(std::filesystem::path file) : file_(std::move(file)) {}
+
+EventLogTail::~EventLogTail() {
+    if (fd_ >= 0) close(fd_);
+}
+
+std::vector<FixtureEvent> EventLogTail::read_new() {
     std::vector<FixtureEvent> events;
-    std::ifstream in(file);
-    if (!in) return events;
-    std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-        // A last line without its newline is still being written (tmpfs grows a
-        // write page by page): it is read next time, whole.
-        if (in.eof()) break;
-        std::istringstream fields(line);
-        FixtureEvent e;
-        if (!(fields >> e.incarnation >> e.pid >> e.time_ns >> e.event) || e.incarnation < 1)
-            throw InputError(file.string(), number,
-                             "expected '<incarnation> <pid> <monotonic ns> <event> [detail]', got '" +
-                                 line + "'");
-        std::getline(fields >> std::ws, e.detail);
-        events.push_back(std::move(e));
-    }
+    // A missing file is an empty log: the fixture has not started yet.
+    if (fd_ < 0 && (fd_ = open(file_.c_str(), O_RDONLY | O_CLOEXEC)) < 0) return events;
+    char buffer[65536];
+    for (ssize_t n; (n = read(fd_, buffer, sizeof buffer)) > 0;)
+        pending_.append(buffer, size_t(n));
+    // A last line without its newline is still being written (tmpfs grows a write page by
+    // page): it is read next time, whole.
+    size_t start = 0;
+    for (size_t end; (end = pending_.find('\n', start)) != std::string::npos; start = end + 1)
+        events.push_back(
+            parse_or_throw(std::string_view(pending_).substr(start, end - start), file_, ++line_));
+    pending_.erase(0, start);
     return events;
 }
 

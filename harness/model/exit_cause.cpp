@@ -13,7 +13,7 @@
 #include <toml++/toml.h>
 
 #include "errors.hpp"
-#include "reload_chance.hpp"
+#include "plan.hpp"
 #include "toml_input.hpp"
 
 namespace crashloop {
@@ -39,95 +39,29 @@ struct PlanSummary {
     std::optional<int> reload_signal; // on-reload:die:SIG
 };
 
-std::optional<int> parse_exit_code(std::string_view text) {
-    int code = -1;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), code);
-    if (ec != std::errc() || end != text.data() + text.size() || code < 0 || code > 255)
-        return std::nullopt;
-    return code;
-}
-
-std::vector<std::string_view> split(std::string_view text, char separator) {
-    std::vector<std::string_view> parts;
-    for (;;) {
-        auto at = text.find(separator);
-        parts.push_back(text.substr(0, at));
-        if (at == std::string_view::npos) return parts;
-        text.remove_prefix(at + 1);
-    }
-}
-
-// Checks one incarnation's steps; throws the complaint (without file:line).
+// Summarises one incarnation's steps, parsed by the fixture's own grammar (fixtures/plan.hpp);
+// throws plan::PlanError (without file:line).
 PlanSummary check_plan_part(std::string_view part) {
     PlanSummary plan;
-    std::string_view ended_by; // a step after which nothing more runs
-    for (std::string_view step : split(part, ',')) {
-        const std::string quoted = "'" + std::string(step) + "'";
-        if (!ended_by.empty())
-            throw std::invalid_argument("expected nothing after '" + std::string(ended_by) +
-                                        "' (it never returns), got " + quoted);
-        if (step == "daemonize") {
-            // Type=forking: the process forks and the child carries on.
-            if (plan.ready || !ended_by.empty() || step.data() != part.data())
-                throw std::invalid_argument("expected 'daemonize' as the first step, got it later");
-        } else if (step == "ready") {
-            plan.ready = true;
-        } else if (step == "no-pings") {
-            // The fixture starts pinging at `ready`, so `no-pings` must come first.
-            if (plan.ready)
-                throw std::invalid_argument("expected 'no-pings' before 'ready', got it after");
-            plan.pings_stopped = true;
-        } else if (step == "stop-pings") {
-            plan.pings_stopped = true;
-        } else if (step.starts_with("exit:")) {
-            plan.exit_code = parse_exit_code(step.substr(5));
-            if (!plan.exit_code)
-                throw std::invalid_argument("expected 'exit:N' with N in 0..255, got " + quoted);
-            ended_by = step;
-        } else if (step.starts_with("die:")) {
-            plan.signal = parse_signal(step.substr(4));
-            if (!plan.signal)
-                throw std::invalid_argument("expected 'die:SIG' with a signal name such as "
-                                            "SIGABRT, got " +
-                                            quoted);
-            ended_by = step;
-        } else if (step.starts_with("on-reload:")) {
-            std::string_view action = step.substr(10);
+    for (const plan::Step& step : plan::parse_part(part)) {
+        switch (step.act) {
+        case plan::Act::ready: plan.ready = true; break;
+        case plan::Act::no_pings:
+        case plan::Act::stop_pings: plan.pings_stopped = true; break;
+        case plan::Act::exit: plan.exit_code = step.number; break;
+        case plan::Act::die: plan.signal = step.number; break;
+        case plan::Act::on_reload:
             plan.reload_signal.reset();
-            if (action.starts_with("chance:")) {
-                // chance:P:SEED:ACTION, the seeded intermittent reload crash.
-                auto parts = split(action.substr(7), ':');
-                if (parts.size() < 3 || !parse_reload_probability(parts[0]) || !parse_reload_seed(parts[1]))
-                    throw std::invalid_argument(
-                        "expected 'on-reload:chance:P:SEED:die:SIG' or "
-                        "'on-reload:chance:P:SEED:hang' with P in [0, 1] (0.0333 or 1/30) and SEED "
-                        "an unsigned 64-bit number, got " +
-                        quoted);
-                action = action.substr(7 + parts[0].size() + 1 + parts[1].size() + 1);
-                if (action.starts_with("die:") && !parse_signal(action.substr(4)))
-                    throw std::invalid_argument("expected a signal name after 'die:', got " + quoted);
-                if (!action.starts_with("die:") && action != "hang")
-                    throw std::invalid_argument("expected the chance's action to be die:SIG or hang, got " +
-                                                quoted);
-                action = "chance";
-            } else if (action.starts_with("die:")) {
-                plan.reload_signal = parse_signal(action.substr(4));
-                if (!plan.reload_signal)
-                    throw std::invalid_argument("expected 'on-reload:die:SIG' with a signal name "
-                                                "such as SIGSEGV, got " +
-                                                quoted);
-            } else if (action != "reload" && action != "hang") {
-                throw std::invalid_argument(
-                    "expected 'on-reload:reload', 'on-reload:hang' or 'on-reload:die:SIG', got " +
-                    quoted);
-            }
-            plan.on_reload = action;
-        } else if (step == "serve") {
-            ended_by = step;
-        } else {
-            throw std::invalid_argument("expected a plan step (daemonize, ready, no-pings, "
-                                        "stop-pings, exit:N, die:SIG, on-reload:ACTION, serve), got " +
-                                        quoted);
+            if (step.chance) plan.on_reload = "chance";
+            else if (step.reload == plan::Reload::hang) plan.on_reload = "hang";
+            else if (step.reload == plan::Reload::die) {
+                plan.on_reload = "die:" + signal_name(step.number);
+                plan.reload_signal = step.number;
+            } else plan.on_reload = "reload";
+            break;
+        case plan::Act::daemonize:
+        case plan::Act::wait_go:
+        case plan::Act::serve: break;
         }
     }
     return plan;
@@ -485,7 +419,7 @@ std::vector<ExitCause> load_exit_causes(const std::filesystem::path& file) {
 std::vector<ExitCause> select_causes(const std::vector<ExitCause>& causes,
                                      const std::string& list) {
     std::set<std::string> wanted;
-    for (std::string_view token : split(list, ',')) {
+    for (std::string_view token : plan::split(list, ',')) {
         token = trim(token);
         if (token.empty()) continue;
         bool known = false;

@@ -99,25 +99,6 @@ std::optional<ExitClass> parse_exit_class(std::string_view text) {
     return std::nullopt;
 }
 
-// Only the 31 standard signals have names systemd would print; real-time
-// signals come out as their number.
-std::string signal_name(int signo) {
-    if (signo >= 1 && signo <= 31) {
-        if (const char* abbrev = sigabbrev_np(signo)) return "SIG" + std::string(abbrev);
-    }
-    return std::to_string(signo);
-}
-
-std::optional<int> parse_signal(std::string_view name) {
-    if (name.starts_with("SIG")) name.remove_prefix(3);
-    if (name.empty()) return std::nullopt;
-    for (int signo = 1; signo <= 31; ++signo) {
-        const char* abbrev = sigabbrev_np(signo);
-        if (abbrev != nullptr && name == abbrev) return signo;
-    }
-    return std::nullopt;
-}
-
 std::string describe(const Outcome& outcome) {
     switch (outcome.kind) {
     case Outcome::Kind::exited:

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "signals.hpp" // signal_name(), parse_signal(): the fixture's own
+
 namespace crashloop {
 
 enum class RestartValue { no, always, on_success, on_failure, on_abnormal, on_abort, on_watchdog };
@@ -30,9 +32,6 @@ inline constexpr std::array<ExitClass, 5> all_exit_classes = {
 std::string_view to_string(ExitClass row);                    // "unclean signal"
 std::optional<ExitClass> parse_exit_class(std::string_view text);
 
-// Signal names as systemd writes them ("SIGABRT"); 0/nullopt when unknown.
-std::string signal_name(int signo);
-std::optional<int> parse_signal(std::string_view name);       // "SIGABRT" or "ABRT"
 
 // How the main process ended, as the supervisor sees it.
 struct Outcome {
