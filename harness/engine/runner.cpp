@@ -488,13 +488,13 @@ class Runner {
             else end_ns = end_of(events, 1);
             if (end_ns) o.delay_ms = (o.incarnations[1].started_ns - *end_ns) / 1000000;
         }
-        cell.result.evidence = evidence(cell);
-
-        const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
         // NRestarts counts the restart the start limit refused; nothing ran for
         // it, and the unit is left failed, with no restart pending.
         o.start_limit_hit = cell.refused_restart && o.supervisor_restarts == o.restarts + 1 &&
                             s.active_state == "failed" && s.job_id == 0;
+        cell.result.evidence = evidence(cell); // says so when the start limit was hit
+
+        const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
         if (o.restarts != o.supervisor_restarts && !o.start_limit_hit) {
             cell.result.verdict = Verdict::error;
             cell.result.reason = "the fixture counted " + std::to_string(o.restarts) +
