@@ -66,6 +66,14 @@ ServiceState auto_restart_after_core_dump(int signal, uint32_t n_restarts, uint3
     return s;
 }
 
+// The same moment with the end's record lost: no ExecMainCode.
+ServiceState auto_restart_without_record(uint32_t job) {
+    ServiceState s = state("activating", "auto-restart");
+    s.result = "core-dump";
+    s.job_id = job;
+    return s;
+}
+
 ServiceState failed_after_core_dump(int signal, uint32_t n_restarts) {
     ServiceState s = state("failed", "failed");
     s.result = "core-dump";
@@ -143,6 +151,19 @@ TEST_F(RunnerJudge, clean_restart_after_sigabrt_under_on_failure_passes) {
     EXPECT_EQ(cell.observed.result, "core-dump");
     EXPECT_TRUE(supervisor.was_called("stop crashloop-on-failure-sigabrt.service"))
         << "a finished cell's unit is stopped";
+}
+
+TEST_F(RunnerJudge, restart_whose_first_end_was_never_captured_is_an_error_not_a_pass) {
+    supervisor.script("on-failure-sigabrt")
+        .then(serving(1, 101))
+        .then(aborted(1, 101).becomes(auto_restart_without_record(7)))
+        .then(serving(2, 102));
+
+    const CellResult cell = run_cell(RestartValue::on_failure, "sigabrt");
+
+    EXPECT_EQ(cell.verdict, Verdict::error) << shown(cell);
+    EXPECT_THAT(cell.reason, HasSubstr("how incarnation 1 ended was never captured"))
+        << shown(cell);
 }
 
 TEST_F(RunnerJudge, nrestarts_that_disagrees_with_the_incarnations_is_an_error) {
