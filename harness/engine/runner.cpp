@@ -439,9 +439,17 @@ class Runner {
         }
     }
 
+    // Whether the supervisor's record of how incarnation 1 ended is checked
+    // against the plan: not after a reload (the reload's own process may be
+    // what it recorded) nor after its own stop (nothing was planned).
+    static bool first_end_checked(const ExitCause& cause) {
+        return cause.trigger != Trigger::reload &&
+               cause.outcome.kind != Outcome::Kind::supervisor_stop;
+    }
+
     // Does what systemd saw match what the fixture was told to do?
     std::string outcome_mismatch(const Cell& cell) const {
-        if (!cell.first_end || cell.cause->trigger == Trigger::reload) return "";
+        if (!cell.first_end || !first_end_checked(*cell.cause)) return "";
         const ServiceState& end = *cell.first_end;
         const Outcome& planned = cell.cause->outcome;
         switch (planned.kind) {
@@ -488,17 +496,24 @@ class Runner {
             else end_ns = end_of(events, 1);
             if (end_ns) o.delay_ms = (o.incarnations[1].started_ns - *end_ns) / 1000000;
         }
-        cell.result.evidence = evidence(cell);
-
-        const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
         // NRestarts counts the restart the start limit refused; nothing ran for
         // it, and the unit is left failed, with no restart pending.
         o.start_limit_hit = cell.refused_restart && o.supervisor_restarts == o.restarts + 1 &&
                             s.active_state == "failed" && s.job_id == 0;
+        cell.result.evidence = evidence(cell); // says so when the start limit was hit
+
+        const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
         if (o.restarts != o.supervisor_restarts && !o.start_limit_hit) {
             cell.result.verdict = Verdict::error;
             cell.result.reason = "the fixture counted " + std::to_string(o.restarts) +
                                  " restart(s), " + supervisor_.name() + "'s NRestarts=" + std::to_string(o.supervisor_restarts);
+        } else if (restarted && !cell.first_end && first_end_checked(*cell.cause)) {
+            // Without it nothing says the fixture ended as planned: never a silent pass.
+            cell.result.verdict = Verdict::error;
+            cell.result.reason =
+                supervisor_.name() +
+                "'s record of how incarnation 1 ended was never captured (no exit code or "
+                "signal in any change or read before the restart)";
         } else if (auto mismatch = outcome_mismatch(cell); !mismatch.empty()) {
             cell.result.verdict = Verdict::error;
             cell.result.reason = "the fixture did not end as planned: " + mismatch;

@@ -5,7 +5,7 @@
 # SIGABRT both do. Skipped, visibly, without supervisord.
 set -u
 crashloop=$1
-command -v supervisord >/dev/null || { echo "SKIP: supervisord is not installed"; exit 0; }
+command -v supervisord >/dev/null || { echo "SKIP: supervisord is not installed"; exit 77; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 "$crashloop" compare --supervisor systemd --supervisor supervisord \

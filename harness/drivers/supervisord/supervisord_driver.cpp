@@ -33,14 +33,14 @@
 #include <deque>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
 #include "exit_cause.hpp"
-#include "log.hpp"
 #include "jail.hpp"
+#include "log.hpp"
 #include "supervisor.hpp"
+#include "supervisord_log.hpp"
 #include "supervisord_program.hpp"
 #include "xmlrpc.hpp"
 
@@ -104,28 +104,9 @@ struct Program {
         0; // a restart supervisord has decided (BACKOFF or EXITED to be respawned)
 };
 
-// "exit status 1", "terminated by SIGABRT (core dumped)" → CLD_* and number.
-void decode_exit(const std::string& text, Program& p) {
-    static const std::regex exit_status(R"(exit status (\d+))");
-    static const std::regex terminated(
-        R"(terminated by (SIG[A-Z0-9+-]+|signal \d+)( \(core dumped\))?)");
-    std::smatch m;
-    if (std::regex_search(text, m, exit_status)) {
-        p.exit_code = CLD_EXITED;
-        p.exit_status = std::stoi(m[1]);
-    } else if (std::regex_search(text, m, terminated)) {
-        p.exit_code = m[2].matched ? CLD_DUMPED : CLD_KILLED;
-        const std::string name = m[1];
-        if (auto number = parse_signal(name))
-            p.exit_status = *number;
-        else if (name.starts_with("signal "))
-            p.exit_status = std::stoi(name.substr(7));
-        else
-            p.exit_status = 0;
-    } else {
-        p.exit_code = CLD_KILLED; // "unknown termination cause 0x…"
-        p.exit_status = 0;
-    }
+void set_exit(const SupervisordExit& exit, Program& p) {
+    p.exit_code = exit.code;
+    p.exit_status = exit.status;
 }
 
 class SupervisordDriver final : public Supervisor {
@@ -654,61 +635,56 @@ class SupervisordDriver final : public Supervisor {
         return changed;
     }
 
-    // One line of the log. A record is "2024-05-01 12:00:00,123 INFO message";
-    // lines that do not start so continue a child's output record (debug).
+    // One line of the log (supervisord_log.cpp reads it).
     bool replay(const std::string& line) {
-        static const std::regex record(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ (.*)$)");
-        static const std::regex spawned(R"(^spawned: '([^']+)' with pid (\d+)$)");
-        static const std::regex success(R"(^success: (\S+) entered RUNNING state)");
-        static const std::regex exited(R"(^exited: (\S+) \((.*); (expected|not expected)\)$)");
-        static const std::regex stopped(R"(^stopped: (\S+) \((.*)\)$)");
-        static const std::regex killing(
-            R"(^killing (\S+) \(pid (\d+)\) (process group )?with signal)");
-        static const std::regex gave_up(R"(^gave up: (\S+) entered FATAL state)");
-        static const std::regex backoff_stop(
-            R"(^Attempted to kill (\S+), which is in BACKOFF state)");
-        std::smatch m;
-        if (!std::regex_match(line, m, record)) return false;
-        const std::string message = m[1];
-        if (!started_ && message.starts_with("supervisord started with pid")) started_ = true;
+        const auto record = parse_supervisord_log_line(line);
+        if (!record) return false;
+        using Kind = SupervisordLogLine::Kind;
+        if (record->kind == Kind::started) started_ = true;
 
-        Program* p = nullptr;
-        auto program = [&](const std::string& name) {
-            auto it = service_of_.find(name);
-            p = it == service_of_.end() ? nullptr : find(it->second);
-            return p != nullptr;
-        };
-        if (std::regex_search(message, m, spawned) && program(m[1])) {
+        auto it = service_of_.find(record->program);
+        Program* p = it == service_of_.end() ? nullptr : find(it->second);
+        if (p == nullptr) return false;
+        switch (record->kind) {
+        case Kind::spawned:
             p->statename = "STARTING";
-            p->pid = static_cast<uint32_t>(std::stoul(m[2]));
+            p->pid = record->pid;
             ++p->spawns;
             p->start_job = p->restart_job = 0;
             p->stopped_by_us = false;
-        } else if (std::regex_search(message, m, success) && program(m[1])) {
+            break;
+        case Kind::success:
             p->statename = "RUNNING";
-        } else if (std::regex_search(message, m, exited) && program(m[1])) {
+            break;
+        case Kind::exited:
             // startsecs=0: never "exited too quickly" (BACKOFF), always EXITED.
-            decode_exit(m[2], *p);
-            p->exit_expected = m[3] == "expected";
+            set_exit(record->exit, *p);
+            p->exit_expected = record->expected;
             p->pid = 0;
             p->statename = "EXITED";
             if (supervisord_restarts(p->config.autorestart, p->exit_expected) &&
                 p->restart_job == 0)
                 p->restart_job = next_job_++;
-        } else if (std::regex_search(message, m, stopped) && program(m[1])) {
-            decode_exit(m[2], *p);
+            break;
+        case Kind::stopped:
+            set_exit(record->exit, *p);
             p->exit_expected = true;
             p->pid = 0;
             p->statename = "STOPPED";
-        } else if (std::regex_search(message, m, killing) && program(m[1])) {
+            break;
+        case Kind::killing:
             p->statename = "STOPPING";
-        } else if (std::regex_search(message, m, gave_up) && program(m[1])) {
+            break;
+        case Kind::gave_up:
             p->statename = "FATAL";
             p->restart_job = 0;
-        } else if (std::regex_search(message, m, backoff_stop) && program(m[1])) {
+            break;
+        case Kind::backoff_stop:
             p->statename = "STOPPED";
             p->restart_job = 0;
-        } else {
+            break;
+        case Kind::started:
+        case Kind::other:
             return false;
         }
         ++p->events;
