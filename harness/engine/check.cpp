@@ -27,6 +27,24 @@ std::string not_applicable(const ExitCause& cause, const ServiceSettings& unit) 
     return "";
 }
 
+// Each setting the runner set in place of the unit's, as it was sent, with the
+// causes it was sent for: "TimeoutStartSec= is 500 ms (the unit's: 90 s), so that
+// … (start-timeout, reload-timeout)".
+void overrides_to_notes(const MatrixReport& ran, std::vector<std::string>& notes) {
+    std::vector<std::pair<std::string, std::string>> by_text; // override → causes, in order
+    for (const CellResult& cell : ran.cells)
+        for (const std::string& text : cell.overrides) {
+            auto it = std::find_if(by_text.begin(), by_text.end(),
+                                   [&](const auto& entry) { return entry.first == text; });
+            if (it == by_text.end())
+                by_text.emplace_back(text, cell.cause);
+            else
+                it->second += ", " + cell.cause;
+        }
+    for (const auto& [text, causes] : by_text)
+        notes.push_back(text + " (" + causes + ")");
+}
+
 std::string title_of(const CheckOptions& options) {
     std::string title = options.unit.filename().string();
     for (const auto& dropin : options.dropins) title += " + " + dropin.filename().string();
@@ -55,27 +73,16 @@ CheckReport run_check(Supervisor& supervisor, const RestartTable& table,
 
     std::vector<ExitCause> runnable;
     std::vector<std::pair<size_t, std::string>> skipped; // index in report.causes, reason
-    bool shortened_start = false, shortened_watchdog = false;
     for (ExitCause cause : select_causes(all_causes, options.causes)) {
         // The manual's answer takes the unit's own exit status rules into account.
         cause.rules.add(settings.rules);
         if (auto reason = not_applicable(cause, settings); !reason.empty()) {
             skipped.emplace_back(report.causes.size(), reason);
         } else {
-            shortened_start = shortened_start || cause.start_timeout_ms.has_value();
-            shortened_watchdog = shortened_watchdog || cause.watchdog_ms.has_value();
             runnable.push_back(cause);
         }
         report.causes.push_back(cause);
     }
-    if (shortened_start)
-        report.notes.push_back(fmt::format(
-            "TimeoutStartSec= is {} for the timeout causes (the unit's: {}), so that a timeout "
-            "takes well under a second",
-            "500 ms", settings.timeout_start ? span_in_words(*settings.timeout_start) : "90 s, the default"));
-    if (shortened_watchdog && settings.watchdog)
-        report.notes.push_back("WatchdogSec= is 500 ms for the watchdog cause (the unit's: " +
-                               span_in_words(*settings.watchdog) + ")");
     report.notes.push_back("the fake httpd stands in for " +
                            (settings.exec_start.empty() ? std::string("the daemon")
                                                         : settings.exec_start.front()) +
@@ -89,6 +96,7 @@ CheckReport run_check(Supervisor& supervisor, const RestartTable& table,
     MatrixReport ran;
     if (!runnable.empty()) ran = run_matrix(supervisor, table, expectations, run);
 
+    overrides_to_notes(ran, report.notes);
     report.matrix = ran;
     report.matrix.restarts = {settings.restart};
     report.matrix.causes.clear();

@@ -21,6 +21,7 @@
 #include "errors.hpp"
 #include "fd.hpp"
 #include "runner.hpp"
+#include "service_spec.hpp"
 #include "supervisor.hpp"
 #include "unit_file.hpp"
 
@@ -33,9 +34,6 @@ using Clock = std::chrono::steady_clock;
 // How long a daemon that catches a signal gets to die of it before it is
 // judged to have handled it and lived on (see run_signal()).
 constexpr std::chrono::seconds kCaughtSignalWindow{3};
-
-// systemd's DefaultTimeoutStopSec=, for a unit that sets none.
-constexpr std::chrono::seconds kDefaultTimeoutStop{90};
 
 std::shared_ptr<spdlog::logger> logger() { return crashloop::logger("harness"); }
 
@@ -151,62 +149,6 @@ std::string not_applicable(const ExitCause& cause, const ServiceSettings& unit) 
     default:
         return "a real daemon cannot be told to do this" + tail;
     }
-}
-
-// systemd's parse_env_file(), the plain part of it: NAME=value lines, '#' and
-// ';' comments, one level of single or double quotes around the value.
-std::vector<std::string> read_environment_file(const ServiceSettings::EnvironmentFile& file) {
-    std::ifstream in(file.path);
-    if (!in) {
-        if (file.may_be_missing) return {};
-        throw InputError(file.source, 0,
-                         "EnvironmentFile=" + file.path +
-                             " cannot be read (systemd would refuse to "
-                             "start the service; a leading '-' lets it be missing)");
-    }
-    std::vector<std::string> out;
-    constexpr std::string_view blank = " \t\r";
-    for (std::string line; std::getline(in, line);) {
-        const auto first = line.find_first_not_of(blank);
-        if (first == std::string::npos || line[first] == '#' || line[first] == ';') continue;
-        const auto equals = line.find('=', first);
-        if (equals == std::string::npos) continue;
-        std::string name = line.substr(first, equals - first);
-        name.erase(name.find_last_not_of(blank) + 1);
-        std::string value = line.substr(equals + 1);
-        value.erase(0, std::min(value.size(), value.find_first_not_of(blank)));
-        value.erase(value.find_last_not_of(blank) + 1);
-        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
-            value.back() == value.front())
-            value = value.substr(1, value.size() - 2);
-        if (!name.empty()) out.push_back(name + "=" + value);
-    }
-    return out;
-}
-
-// The [Service] settings the transient unit carries; any other the unit sets is named in a note.
-const std::set<std::string, std::less<>>& carried_keys() {
-    static const std::set<std::string, std::less<>> keys = {"Type",
-                                                            "Restart",
-                                                            "RestartSec",
-                                                            "TimeoutSec",
-                                                            "TimeoutStartSec",
-                                                            "TimeoutStopSec",
-                                                            "WatchdogSec",
-                                                            "StartLimitInterval",
-                                                            "StartLimitBurst",
-                                                            "KillSignal",
-                                                            "KillMode",
-                                                            "ExecStart",
-                                                            "ExecReload",
-                                                            "ExecStop",
-                                                            "PIDFile",
-                                                            "SuccessExitStatus",
-                                                            "RestartPreventExitStatus",
-                                                            "RestartForceExitStatus",
-                                                            "Environment",
-                                                            "EnvironmentFile"};
-    return keys;
 }
 
 std::string command_text(const std::vector<std::string>& argv) {
@@ -436,32 +378,13 @@ class RealRunner {
         return cell;
     }
 
+    // The unit as it is (service_spec_of), its own commands included, and its
+    // EnvironmentFile= read anew at each start as systemd would.
     ServiceSpec service_spec(const std::string& what) const {
-        const ServiceSettings& u = settings_;
-        ServiceSpec s;
+        ServiceSpec s = service_spec_of(settings_);
+        add_environment_files(s, settings_);
         s.name = unit_;
-        s.description = "crashloop check --real " + u.unit_name + ": " + what;
-        s.type = u.type;
-        s.restart = u.restart;
-        s.restart_sec = u.restart_sec;
-        // The manager's defaults where the unit sets none (DefaultTimeoutStartSec= & co.).
-        s.timeout_start = u.timeout_start.value_or(std::chrono::seconds(90));
-        s.timeout_stop = u.timeout_stop.value_or(kDefaultTimeoutStop);
-        if (u.watchdog) s.watchdog = *u.watchdog;
-        s.exec_start = u.exec_start;
-        if (!u.exec_reload.empty()) s.exec_reload = u.exec_reload.front();
-        if (!u.exec_stop.empty()) s.exec_stop = u.exec_stop.front();
-        s.pid_file = u.pid_file;
-        s.kill_signal = u.kill_signal;
-        s.kill_mode = u.kill_mode;
-        s.start_limit_interval = u.start_limit_interval;
-        s.start_limit_burst = u.start_limit_burst;
-        s.rules = u.rules;
-        s.environment = u.environment;
-        // systemd reads EnvironmentFile= at every start, its values over Environment='s.
-        for (const auto& file : u.environment_files)
-            for (auto& assignment : read_environment_file(file))
-                s.environment.push_back(std::move(assignment));
+        s.description = "crashloop check --real " + settings_.unit_name + ": " + what;
         return s;
     }
 
@@ -753,7 +676,7 @@ class RealRunner {
         // unit allows: systemd gives ExecStop= and the wait for the main
         // process TimeoutStopSec=, then as long again after KillSignal= and
         // again after SIGKILL. That, not the cell's deadline, bounds the clean-up.
-        const auto stop_timeout = settings_.timeout_stop.value_or(kDefaultTimeoutStop);
+        const auto stop_timeout = settings_.timeout_stop.value_or(default_timeout_stop);
         const auto deadline =
             Clock::now() + (stop_timeout == infinite_time
                                 ? Clock::duration(options_.run.cell_deadline)
@@ -814,7 +737,7 @@ CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
     std::string dropped;
     std::set<std::string> named;
     for (const auto& entry : unit.entries())
-        if (entry.section == "Service" && !carried_keys().contains(entry.key) &&
+        if (entry.section == "Service" && !carried(entry.section, entry.key) &&
             named.insert(entry.key).second)
             dropped +=
                 (dropped.empty() ? "" : ", ") + entry.key + "= (" + where(entry.assignment) + ")";

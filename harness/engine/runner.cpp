@@ -9,9 +9,10 @@
 #include <memory>
 #include <optional>
 
-#include "event_log.hpp"
 #include "errors.hpp"
+#include "event_log.hpp"
 #include "service_settings.hpp"
+#include "service_spec.hpp"
 #include "supervisor.hpp"
 
 namespace crashloop {
@@ -34,6 +35,9 @@ constexpr const char* kHealthyPlan = "ready,serve";
 // of units to start on a busy machine can take READY=1 in too late; such a
 // cell is run again, as a new unit, with the timeout doubled, up to 4 times.
 constexpr int kMaxAttempts = 4;
+
+// TimeoutStartSec= at least, where the timeout is not the cause's subject.
+constexpr std::chrono::seconds kGenerousStart{30};
 
 struct Cell {
     RestartValue value;
@@ -211,67 +215,65 @@ class Runner {
         return std::chrono::milliseconds(*cell.cause->start_timeout_ms) * (1 << (cell.attempt - 1));
     }
 
+    // The unit's settings (service_spec_of) or the matrix's own, the fake httpd in
+    // place of the commands, and the cause's workload: each value set in place of
+    // the unit's is recorded in the spec's overrides, with the value used.
     ServiceSpec service_for(const Cell& cell) const {
         const ExitCause& cause = *cell.cause;
-        ServiceSpec s;
+        ServiceSpec s = options_.unit ? service_spec_of(*options_.unit) : ServiceSpec{};
         s.name = cell.unit;
         s.description = "crashloop " + cell.name + ": " + cause.summary;
         s.restart = cell.value;
-        // Generous unless the timeout is the fault itself: many units starting at
-        // once on two cores must never hit a timeout that is not the subject.
-        if (cause.start_timeout_ms) s.timeout_start = start_timeout(cell);
-        if (cause.watchdog_ms) s.watchdog = std::chrono::milliseconds(*cause.watchdog_ms);
+        if (cause.start_timeout_ms)
+            overridden(s, "TimeoutStartSec", &ServiceSpec::timeout_start, start_timeout(cell),
+                       "so that the timeout takes well under a second");
+        else if (s.timeout_start < kGenerousStart)
+            // Many units starting at once on two cores must never hit a timeout
+            // that is not the subject.
+            overridden(
+                s, "TimeoutStartSec", &ServiceSpec::timeout_start, kGenerousStart,
+                "so that a busy machine cannot time a start out where that is not the subject");
+        if (cause.watchdog_ms)
+            overridden(s, "WatchdogSec", &ServiceSpec::watchdog,
+                       std::chrono::milliseconds(*cause.watchdog_ms),
+                       "so that the watchdog fires well under a second");
+        add_rules(s, cause.rules);
         const std::string fixture = options_.fixture.string();
         std::string plan = cause.every_incarnation ? cause.plan : cause.plan + "|" + kHealthyPlan;
         s.exec_start = {fixture, "--plan", plan, "--events",
                         cell.log_inside, "--pidfile", cell.pidfile_inside, "--name", cell.name};
-        s.exec_reload = {fixture, "-k", "graceful", "--pidfile", cell.pidfile_inside, "--events",
-                         cell.log_inside};
-        s.rules = cause.rules;
-        if (options_.unit) apply_unit(*options_.unit, cell, s);
+        const bool reloads = !options_.unit || options_.unit->has_exec_reload;
+        s.exec_reload.clear();
+        if (reloads)
+            s.exec_reload = {
+                fixture,    "-k",           "graceful", "--pidfile", cell.pidfile_inside,
+                "--events", cell.log_inside};
+        if (!s.exec_stop.empty())
+            s.exec_stop = {fixture, "-k", "graceful-stop", "--pidfile", cell.pidfile_inside};
+        s.pid_file.clear();
+        if (s.type == "forking") daemonize(cell, s);
         return s;
     }
 
-    // The unit's own settings, with the fake httpd in place of its commands:
-    // ExecReload= becomes `-k graceful`, ExecStop= `-k graceful-stop`, and a
-    // forking daemon daemonizes. A timeout or watchdog that is the cause's
-    // subject keeps the cause's short value (check.cpp says so in its report).
-    void apply_unit(const ServiceSettings& unit, const Cell& cell, ServiceSpec& s) const {
-        const ExitCause& cause = *cell.cause;
-        s.type = unit.type;
-        s.restart_sec = unit.restart_sec;
-        if (!cause.start_timeout_ms && unit.timeout_start && *unit.timeout_start != infinite_time)
-            s.timeout_start = std::max(*unit.timeout_start, s.timeout_start);
-        if (!cause.watchdog_ms && unit.watchdog) s.watchdog = *unit.watchdog;
-        s.start_limit_interval = unit.start_limit_interval;
-        s.start_limit_burst = unit.start_limit_burst;
-        s.kill_signal = unit.kill_signal;
-        s.kill_mode = unit.kill_mode;
-        if (!unit.has_exec_reload) s.exec_reload.clear();
-        if (unit.has_exec_stop)
-            s.exec_stop = {options_.fixture.string(), "-k", "graceful-stop", "--pidfile",
-                           cell.pidfile_inside};
-        if (unit.type == "forking") {
-            // Every incarnation daemonizes, as apachectl start does, and one
-            // that is to die by itself first waits for the go (see decide()).
-            std::string& plan = s.exec_start[2];
-            std::string forking;
-            size_t start = 0;
-            for (;;) {
-                size_t bar = plan.find('|', start);
-                std::string part = plan.substr(start, bar == std::string::npos ? bar : bar - start);
-                size_t last = part.rfind(',');
-                std::string final_step = part.substr(last == std::string::npos ? 0 : last + 1);
-                if (final_step.starts_with("die:") || final_step.starts_with("exit:"))
-                    part.insert(last == std::string::npos ? 0 : last + 1, "wait-go,");
-                forking += (start ? "|" : "") + std::string("daemonize,") + part;
-                if (bar == std::string::npos) break;
-                start = bar + 1;
-            }
-            plan = forking;
-            s.pid_file = cell.pidfile_inside;
+    // A forking unit: every incarnation daemonizes, as apachectl start does, and
+    // one that is to die by itself first waits for the go (see decide()).
+    void daemonize(const Cell& cell, ServiceSpec& s) const {
+        std::string& plan = s.exec_start[2];
+        std::string forking;
+        size_t start = 0;
+        for (;;) {
+            size_t bar = plan.find('|', start);
+            std::string part = plan.substr(start, bar == std::string::npos ? bar : bar - start);
+            size_t last = part.rfind(',');
+            std::string final_step = part.substr(last == std::string::npos ? 0 : last + 1);
+            if (final_step.starts_with("die:") || final_step.starts_with("exit:"))
+                part.insert(last == std::string::npos ? 0 : last + 1, "wait-go,");
+            forking += (start ? "|" : "") + std::string("daemonize,") + part;
+            if (bar == std::string::npos) break;
+            start = bar + 1;
         }
-        s.rules.add(unit.rules); // the unit's exit status rules add to the cause's own
+        plan = forking;
+        s.pid_file = cell.pidfile_inside;
     }
 
     // Every unit the run may make (a retried cell's later attempts too), before the first starts.
@@ -301,6 +303,7 @@ class Runner {
     void start_cell(Cell& cell) {
         const ServiceSpec service = service_for(cell);
         if (auto missing = supervisor_.cannot_express(service, *cell.cause)) return finish_not_applicable(cell, *missing);
+        cell.result.overrides = service.overrides;
         supervisor_.start(service, while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string&) {
             if (cell.done || unit != cell.unit) return;
             if (!error.empty()) finish_error(cell, "StartTransientUnit refused: " + error);

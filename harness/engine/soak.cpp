@@ -24,14 +24,15 @@
 
 // The fixture's own header (CMake target reload_chance, header only): the harness predicts the
 // crash schedule with the very function the fixture draws it with.
-#include "reload_chance.hpp"
-#include "event_log.hpp"
-#include "expectations.hpp"
 #include "errors.hpp"
+#include "event_log.hpp"
+#include "exit_cause.hpp"
+#include "expectations.hpp"
+#include "reload_chance.hpp"
 #include "runner.hpp"
 #include "service_settings.hpp"
+#include "service_spec.hpp"
 #include "supervisor.hpp"
-#include "exit_cause.hpp"
 #include "unit_file.hpp"
 
 namespace crashloop {
@@ -310,9 +311,10 @@ class Soak {
         return cause;
     }
 
+    // The unit's settings (service_spec_of) or the soak's own, the fake httpd in place of
+    // the commands; each value set in place of the unit's goes to the report's notes.
     ServiceSpec service_for() {
         ServiceSpec s;
-        s.name = unit_;
         s.type = "notify";
         s.restart = options_.restart;
         if (options_.fault != "sigabrt" && options_.fault != "sigsegv" && options_.fault != "hang")
@@ -335,8 +337,10 @@ class Soak {
             report_.unit = options_.unit->filename().string();
             for (const auto& dropin : options_.dropins)
                 report_.unit += " + " + dropin.filename().string();
-            apply_unit(*unit, s);
+            check_soakable(*unit, options_.unit->string());
+            s = service_spec_of(*unit);
         }
+        s.name = unit_;
         report_.restart = s.restart;
         report_.rules = s.rules;
 
@@ -347,6 +351,7 @@ class Soak {
         std::string plan =
             fmt::format("ready,on-reload:chance:{}:{}:{},serve",
                         plan_probability(options_.crash_probability), options_.seed, action);
+        s.pid_file.clear();
         if (s.type == "forking") {
             plan = "daemonize," + plan;
             s.pid_file = pidfile_inside_;
@@ -364,6 +369,8 @@ class Soak {
         }
         s.exec_reload = {fixture,         "-k",       "graceful", "--pidfile",
                          pidfile_inside_, "--events", log_inside_};
+        if (!s.exec_stop.empty())
+            s.exec_stop = {fixture, "-k", "graceful-stop", "--pidfile", pidfile_inside_};
         s.description = "crashloop soak: " + report_.unit + ", reload crash " +
                         probability_text(options_.crash_probability) + " (" + action + ")";
 
@@ -379,13 +386,19 @@ class Soak {
             s.start_limit_interval = std::chrono::microseconds(0);
             report_.start_limit = "off (crashes that would be days apart in production)";
         }
-        if (options_.fault == "hang") {
-            report_.notes.push_back("TimeoutStartSec= is " + span_in_words(kHangReloadTimeout) +
-                                    " (was " + span_in_words(s.timeout_start) +
-                                    "): systemd times a reload out after it, and a hung reload "
-                                    "should do so in seconds");
-            s.timeout_start = kHangReloadTimeout;
-        }
+        if (options_.fault == "hang")
+            overridden(s, "TimeoutStartSec", &ServiceSpec::timeout_start, kHangReloadTimeout,
+                       "systemd times a reload out after it, and a hung reload should do so in "
+                       "seconds");
+        // The soak waits for every start, reload and stop as long as systemd would: never
+        // forever.
+        if (s.timeout_start == infinite_time)
+            overridden(s, "TimeoutStartSec", &ServiceSpec::timeout_start, default_timeout_start,
+                       "so that a start or reload that hangs is seen to");
+        if (s.timeout_stop == infinite_time)
+            overridden(s, "TimeoutStopSec", &ServiceSpec::timeout_stop, default_timeout_stop,
+                       "so that a stop that hangs is seen to");
+        report_.notes.insert(report_.notes.end(), s.overrides.begin(), s.overrides.end());
         report_.notes.push_back(fmt::format(
             "the fake httpd serves 127.0.0.1:{} with {} prefork worker(s); ExecReload= is "
             "`fake-httpd -k graceful`{}",
@@ -393,30 +406,6 @@ class Soak {
             unit && unit->has_exec_stop ? ", ExecStop= `fake-httpd -k graceful-stop`" : ""));
         service_ = s;
         return s;
-    }
-
-    // The unit's own settings, with the fake httpd in place of its commands (as crashloop check).
-    void apply_unit(const ServiceSettings& unit, ServiceSpec& s) const {
-        check_soakable(unit, options_.unit->string());
-        s.type = unit.type;
-        s.restart = unit.restart;
-        s.restart_sec = unit.restart_sec;
-        // Unset: the manager's DefaultTimeoutStartSec= (90 s); infinity cannot be sent as a time
-        // span here, and nothing in a soak should wait that long anyway.
-        s.timeout_start = std::chrono::seconds(90);
-        if (unit.timeout_start && *unit.timeout_start != infinite_time)
-            s.timeout_start = *unit.timeout_start;
-        if (unit.timeout_stop && *unit.timeout_stop != infinite_time)
-            s.timeout_stop = *unit.timeout_stop;
-        if (unit.watchdog) s.watchdog = *unit.watchdog;
-        s.start_limit_interval = unit.start_limit_interval;
-        s.start_limit_burst = unit.start_limit_burst;
-        s.kill_signal = unit.kill_signal;
-        s.kill_mode = unit.kill_mode;
-        if (unit.has_exec_stop)
-            s.exec_stop = {options_.fixture.string(), "-k", "graceful-stop", "--pidfile",
-                           pidfile_inside_};
-        s.rules = unit.rules;
     }
 
     void start(const ServiceSpec& service) {

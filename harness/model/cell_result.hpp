@@ -49,6 +49,10 @@ struct CellResult {
     std::string evidence;               // one line a human reads: pids, exit, timings, result
     std::string reason;                 // why error / known-deviation / unexpected-pass / n/a
     std::chrono::milliseconds duration{0};
+    // Settings crashloop set in place of the unit's for this cell's last attempt,
+    // with the value used (ServiceSpec::overrides): "TimeoutStartSec= is 500 ms (the unit's: 90
+    // s)".
+    std::vector<std::string> overrides;
 };
 
 // The verdict from expected vs observed and the cell's entry in the

@@ -8,6 +8,7 @@
 
 #include "restart_table.hpp"
 #include "service_settings.hpp"
+#include "service_spec.hpp"
 
 namespace crashloop {
 
@@ -74,15 +75,6 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
-std::string statuses(const ExitStatusSet& set) {
-    std::string out;
-    for (int code : set.codes)
-        out += (out.empty() ? "" : " ") + std::to_string(code);
-    for (int signo : set.signals)
-        out += (out.empty() ? "" : " ") + signal_name(signo);
-    return out;
-}
-
 } // namespace
 
 std::string exec_word(std::string_view argument) {
@@ -141,11 +133,12 @@ std::string unit_file_text(const ServiceSpec& s) {
     if (s.kill_signal != 0) out << "KillSignal=" << signal_name(s.kill_signal) << "\n";
     if (!s.kill_mode.empty()) out << "KillMode=" << s.kill_mode << "\n";
     if (!s.rules.success_exit_status.empty())
-        out << "SuccessExitStatus=" << statuses(s.rules.success_exit_status) << "\n";
+        out << "SuccessExitStatus=" << status_text(s.rules.success_exit_status) << "\n";
     if (!s.rules.restart_prevent_exit_status.empty())
-        out << "RestartPreventExitStatus=" << statuses(s.rules.restart_prevent_exit_status) << "\n";
+        out << "RestartPreventExitStatus=" << status_text(s.rules.restart_prevent_exit_status)
+            << "\n";
     if (!s.rules.restart_force_exit_status.empty())
-        out << "RestartForceExitStatus=" << statuses(s.rules.restart_force_exit_status) << "\n";
+        out << "RestartForceExitStatus=" << status_text(s.rules.restart_force_exit_status) << "\n";
     // Environment= takes words quoted as Exec*= does, but expands no '$'.
     for (const auto& assignment : s.environment) {
         const std::string text = doubled(assignment, '%');

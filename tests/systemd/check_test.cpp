@@ -7,6 +7,7 @@
 #include "check.hpp"
 #include "private_systemd.hpp"
 #include "registry.hpp"
+#include "service_settings.hpp"
 #include "supervisor.hpp"
 
 using namespace crashloop;
@@ -68,6 +69,40 @@ TEST(CheckHttpd, without_the_override_nothing_comes_back) {
         EXPECT_FALSE(cell.observed.restarted) << told(cell);
         EXPECT_EQ(cell.verdict, Verdict::pass) << told(cell);
     }
+}
+
+// Where check sets TimeoutStartSec= in place of the unit's, the note says so with
+// the value the cell actually ran with: the cause's start_timeout_ms, doubled for
+// each attempt run again (runner.cpp), and the unit's own value.
+TEST(CheckHttpd, a_shortened_TimeoutStartSec_is_named_with_the_value_used) {
+    const auto report = check("httpd.service", {"httpd.service.d/override.conf"},
+                              "start-timeout,reload-timeout,exit-0");
+    const auto causes = load_exit_causes(scenarios_dir() / "causes.toml");
+    for (const char* id : {"start-timeout", "reload-timeout"}) {
+        const auto cause = std::find_if(causes.begin(), causes.end(),
+                                        [&](const ExitCause& c) { return c.id == id; });
+        ASSERT_NE(cause, causes.end());
+        ASSERT_TRUE(cause->start_timeout_ms.has_value()) << id;
+        const auto& cell = cell_of(report, id);
+        size_t retries = 0;
+        for (size_t at = cell.evidence.find("; attempt "); at != std::string::npos;
+             at = cell.evidence.find("; attempt ", at + 1))
+            ++retries;
+        const std::string used =
+            "TimeoutStartSec= is " +
+            span_in_words(std::chrono::milliseconds(*cause->start_timeout_ms << retries)) +
+            " (the unit's: 90 s)";
+        ASSERT_EQ(cell.overrides.size(), 1u) << told(cell);
+        EXPECT_TRUE(cell.overrides[0].starts_with(used)) << cell.overrides[0] << " / " << used;
+        EXPECT_TRUE(std::any_of(report.notes.begin(), report.notes.end(),
+                                [&](const std::string& note) {
+                                    return note.starts_with(cell.overrides[0]) &&
+                                           note.find(id) != std::string::npos;
+                                }))
+            << "no note for " << cell.overrides[0];
+    }
+    EXPECT_TRUE(cell_of(report, "exit-0").overrides.empty())
+        << "the unit's 90 s is generous enough: " << cell_of(report, "exit-0").overrides.front();
 }
 
 TEST(CheckApache2, a_forking_daemon_under_on_abort) {

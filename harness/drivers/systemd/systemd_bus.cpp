@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "private_systemd.hpp"
+#include "service_settings.hpp"
 
 namespace crashloop {
 
@@ -111,6 +112,12 @@ void append_strings(sd_bus_message* m, const char* name, const std::vector<std::
     check(sd_bus_message_close_container(m), name);
     check(sd_bus_message_close_container(m), name);
     check(sd_bus_message_close_container(m), name);
+}
+
+// A time span as systemd's `t` µs properties take it: infinity is USEC_INFINITY
+// (UINT64_MAX), not INT64_MAX, which systemd would hold as a 292-millennium timeout.
+uint64_t usec(std::chrono::microseconds span) {
+    return span == infinite_time ? UINT64_MAX : static_cast<uint64_t>(span.count());
 }
 
 template <typename T> void append_property(sd_bus_message* m, const char* name, const char* type, T value) {
@@ -262,11 +269,10 @@ void SystemdBus::start(const ServiceSpec& s, Done done) {
     append_property(m, "Type", "s", s.type.c_str());
     append_property(m, "NotifyAccess", "s", "main");
     append_property(m, "Restart", "s", std::string(to_string(s.restart)).c_str());
-    append_property(m, "RestartUSec", "t", static_cast<uint64_t>(s.restart_sec.count()));
-    append_property(m, "TimeoutStartUSec", "t", static_cast<uint64_t>(s.timeout_start.count()));
-    append_property(m, "TimeoutStopUSec", "t", static_cast<uint64_t>(s.timeout_stop.count()));
-    if (s.watchdog.count() > 0)
-        append_property(m, "WatchdogUSec", "t", static_cast<uint64_t>(s.watchdog.count()));
+    append_property(m, "RestartUSec", "t", usec(s.restart_sec));
+    append_property(m, "TimeoutStartUSec", "t", usec(s.timeout_start));
+    append_property(m, "TimeoutStopUSec", "t", usec(s.timeout_stop));
+    if (s.watchdog.count() > 0) append_property(m, "WatchdogUSec", "t", usec(s.watchdog));
     // No core files: a dump would land in the working directory and outlive the run.
     append_property(m, "LimitCORE", "t", uint64_t{0});
     append_property(m, "LimitCORESoft", "t", uint64_t{0});
@@ -285,7 +291,7 @@ void SystemdBus::start(const ServiceSpec& s, Done done) {
     if (s.kill_signal != 0) append_property(m, "KillSignal", "i", static_cast<int32_t>(s.kill_signal));
     if (!s.kill_mode.empty()) append_property(m, "KillMode", "s", s.kill_mode.c_str());
     if (s.start_limit_interval)
-        append_property(m, "StartLimitIntervalUSec", "t", static_cast<uint64_t>(s.start_limit_interval->count()));
+        append_property(m, "StartLimitIntervalUSec", "t", usec(*s.start_limit_interval));
     if (s.start_limit_burst) append_property(m, "StartLimitBurst", "u", static_cast<uint32_t>(*s.start_limit_burst));
     append_strings(m, "After", s.after);
     append_strings(m, "Environment", s.environment);
