@@ -24,7 +24,7 @@ struct CheckOptions {
     std::string causes = "table,story"; // as --cause takes them
     RunOptions run;                     // fixture, deadlines, interrupt; restarts/causes are set here
     // --real: the unit's own daemon instead of the fake httpd (real_check.hpp);
-    // only on the built-in private systemd.
+    // on any supervisor crashloop runs itself (never the host's own systemd).
     bool real = false;
     unsigned reloads = 5; // --real: graceful reloads when the unit has ExecReload= (0: none)
 };

@@ -213,6 +213,12 @@ class RealRunner {
         return cell;
     }
 
+    // Why the supervisor cannot run this cause on the unit at all (its driver decides), if so.
+    std::optional<std::string> cannot_express(const ExitCause& cause) {
+        unit_ = unit_name(cause.id);
+        return supervisor_.cannot_express(service_spec(cause.id), cause);
+    }
+
     std::string answer_of(const CellResult& cell) const {
         auto it = answers_.find(cell.cause);
         return it == answers_.end() ? "" : it->second;
@@ -239,6 +245,8 @@ class RealRunner {
     std::string last_state_ = "not started";
     std::map<std::string, std::string> answers_; // cause id → plain words
     std::string handled_; // "the daemon handled SIGTERM and ended by exit code 0: "
+
+    std::string who() const { return supervisor_.name(); } // for every message and evidence
 
     void add_to_epoll(int fd) {
         epoll_event event{};
@@ -409,13 +417,13 @@ class RealRunner {
             },
             deadline);
         if (!s)
-            return fail_cell(cell, "the daemon never became active/running: systemd last said " +
-                                       last_state_);
+            return fail_cell(cell, "the daemon never became active/running: " + who() +
+                                       " last said " + last_state_);
         if (s->main_pid == 0)
             return fail_cell(
-                cell,
-                "systemd knows no main pid for the daemon (a Type=forking unit without PIDFile= "
-                "whose daemon systemd could not guess)");
+                cell, who() +
+                          " knows no main pid for the daemon (a Type=forking unit without PIDFile= "
+                          "whose daemon it could not guess)");
         Fd pidfd = pidfd_of(s->main_pid);
         if (pidfd.get() < 0)
             return fail_cell(cell,
@@ -430,7 +438,7 @@ class RealRunner {
         cell.verdict = Verdict::error;
         cell.reason = reason;
         cell.observed.final_state = last_state_;
-        if (cell.evidence.empty()) cell.evidence = "systemd last said " + last_state_;
+        if (cell.evidence.empty()) cell.evidence = who() + " last said " + last_state_;
         return false;
     }
 
@@ -469,8 +477,8 @@ class RealRunner {
                 cell.verdict = Verdict::not_applicable;
                 cell.reason = fmt::format(
                     "the daemon catches {} and survived it: main pid {} still running {} "
-                    "after the signal, so there was no death for systemd to judge",
-                    signal_name(signo), pid, ms_text((monotonic_ns() - sent_ns) / 1000000));
+                    "after the signal, so there was no death for {} to judge",
+                    signal_name(signo), pid, ms_text((monotonic_ns() - sent_ns) / 1000000), who());
                 cell.evidence = sent + "; it catches the signal (SigCgt); now " + s->state() +
                                 ", main pid " + std::to_string(pid);
                 answers_[cell.cause] = fmt::format(
@@ -478,9 +486,9 @@ class RealRunner {
                 return;
             }
             return void(
-                fail_cell(cell, fmt::format("main pid {} still alive {} after {}; systemd says {}",
-                                            pid, ms_text(options_.run.cell_deadline.count()),
-                                            signal_name(signo), last_state_)));
+                fail_cell(cell, fmt::format("main pid {} still alive {} after {}; {} says {}", pid,
+                                            ms_text(options_.run.cell_deadline.count()),
+                                            signal_name(signo), who(), last_state_)));
         }
         observe_end(cell, cause, sent + (d.caught ? " (the daemon catches it)" : ""), sent_ns,
                     deadline);
@@ -498,7 +506,7 @@ class RealRunner {
         stop.id = "stop";
         stop.trigger = Trigger::stop;
         stop.outcome.kind = Outcome::Kind::supervisor_stop;
-        observe_end(cell, stop, "systemd's own stop (StopUnit), job " + result, sent_ns, deadline);
+        observe_end(cell, stop, who() + "'s own stop, job " + result, sent_ns, deadline);
     }
 
     // After P1 died (or was stopped): the verdict from what systemd settled on.
@@ -512,16 +520,14 @@ class RealRunner {
         auto s = wait_until(
             [&](const ServiceState& now) { return down(now) || restarted_now(now); }, deadline);
         if (!s)
-            return void(
-                fail_cell(cell, fmt::format("no verdict within {}: {}; systemd last said {}",
-                                            ms_text(options_.run.cell_deadline.count()),
-                                            trigger_text, last_state_)));
+            return void(fail_cell(cell, fmt::format("no verdict within {}: {}; {} last said {}",
+                                                    ms_text(options_.run.cell_deadline.count()),
+                                                    trigger_text, who(), last_state_)));
         const bool restarted = restarted_now(*s);
         // A stop that left P1 behind (KillMode=none, or a unit that lost track of it).
         if (!death_ns_ && !restarted && alive(pid))
-            return void(
-                fail_cell(cell, fmt::format("systemd says {} but main pid {} is still alive",
-                                            s->state(), pid)));
+            return void(fail_cell(cell, fmt::format("{} says {} but main pid {} is still alive",
+                                                    who(), s->state(), pid)));
         if (!first_end_ && s->exec_main_code != 0 && !restarted) first_end_ = *s;
 
         Observation& o = cell.observed;
@@ -555,7 +561,8 @@ class RealRunner {
             evidence += fmt::format("; pid {} died {} later (pidfd)", pid,
                                     ms_text((*death_ns_ - sent_ns) / 1000000));
         if (first_end_)
-            evidence += "; systemd saw " + seen(*first_end_) + ", Result=" + first_end_->result;
+            evidence +=
+                "; " + who() + " saw " + seen(*first_end_) + ", Result=" + first_end_->result;
         std::string pids = "main pids";
         for (size_t i = 0; i < main_pids_.size(); ++i)
             pids += (i ? "→" : " ") + std::to_string(main_pids_[i].first);
@@ -577,14 +584,14 @@ class RealRunner {
             cell.expected_restarted =
                 table_.shall_restart(settings_.restart, outcome_of(*first_end_), settings_.rules);
         } else {
-            return void(fail_cell(cell, "systemd's view of how main pid " + std::to_string(pid) +
+            return void(fail_cell(cell, who() + "'s view of how main pid " + std::to_string(pid) +
                                             " ended was gone before it could be read"));
         }
         if (o.restarts != o.supervisor_restarts) {
             cell.verdict = Verdict::error;
             cell.reason = fmt::format(
-                "{} distinct main pid(s) after {} mean {} restart(s), systemd's NRestarts={}",
-                main_pids_.size(), pid, o.restarts, o.supervisor_restarts);
+                "{} distinct main pid(s) after {} mean {} restart(s), {}'s NRestarts={}",
+                main_pids_.size(), pid, o.restarts, who(), o.supervisor_restarts);
             return;
         }
         const KnownDeviation* known = expectations_.find(cell.cause, settings_.restart);
@@ -596,8 +603,8 @@ class RealRunner {
         else if (cell.verdict == Verdict::fail)
             cell.reason = std::string("the manual says ") +
                           (first_end_ ? seen(*first_end_) : std::string("a stop")) +
-                          (cell.expected_restarted ? " restarts" : " stays down") + ", systemd " +
-                          (restarted ? "restarted it" : "left it down");
+                          (cell.expected_restarted ? " restarts" : " stays down") + ", " + who() +
+                          " " + (restarted ? "restarted it" : "left it down");
         if (first_end_ && cause.outcome.kind == Outcome::Kind::killed &&
             outcome_of(*first_end_) != cause.outcome)
             handled_ = "the daemon handled " + signal_name(cause.outcome.signal) +
@@ -624,9 +631,9 @@ class RealRunner {
                 break;
             }
             if (death_ns_ || s->main_pid != pid)
-                failure = fmt::format(
-                    "reload {} of {}: main pid {} {}; systemd says {} main pid {}", i, reloads, pid,
-                    death_ns_ ? "died" : "replaced", s->state(), s->main_pid);
+                failure = fmt::format("reload {} of {}: main pid {} {}; {} says {} main pid {}", i,
+                                      reloads, pid, death_ns_ ? "died" : "replaced", who(),
+                                      s->state(), s->main_pid);
             else
                 ++done;
         }
@@ -645,9 +652,9 @@ class RealRunner {
                                         ? std::string("-")
                                         : command_text(settings_.exec_reload.front());
         cell.evidence = fmt::format(
-            "{} of {} reloads done (ReloadUnit: {}); main pid {} before, {} after ({}); "
-            "NRestarts={}; now {}",
-            done, reloads, command, pid, s ? s->main_pid : 0,
+            "{} of {} reloads done ({}'s reload; ExecReload={}); main pid {} before, {} after "
+            "({}); NRestarts={}; now {}",
+            done, reloads, who(), command, pid, s ? s->main_pid : 0,
             alive(pid) ? "alive throughout" : "gone", o.supervisor_restarts,
             o.final_state.empty() ? last_state_ : o.final_state);
         if (!failure.empty()) {
@@ -668,7 +675,7 @@ class RealRunner {
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
         if (cell.verdict == Verdict::error) {
             if (!cell.evidence.empty() && cell.evidence.find(last_state_) == std::string::npos)
-                cell.evidence += "; systemd last said " + last_state_;
+                cell.evidence += "; " + who() + " last said " + last_state_;
         }
         logger()->debug("{}: {} ({})", unit_, to_string(cell.verdict), cell.evidence);
         recording_ends_ = false;
@@ -717,12 +724,13 @@ CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
     report.title += " (--real)";
     report.notes.push_back(
         "the real daemon: " + command_text(settings.exec_start) +
-        ", run as a transient service on crashloop's private systemd, one cause at a time "
+        ", run as a service of crashloop's own " + supervisor.name() +
+        ", one cause at a time "
         "(you vouch that it is safe to run; the host's services are never touched)");
     report.notes.push_back(
         "signals are sent from outside to the main pid (kill -s SIG <MainPID>, through a "
-        "pidfd); a real daemon may handle one itself, so each answer is judged on how "
-        "systemd saw the main process end");
+        "pidfd); a real daemon may handle one itself, so each answer is judged on how " +
+        supervisor.name() + " saw the main process end");
     if (settings.exec_reload.size() > 1)
         report.notes.push_back(
             fmt::format("only the first of the unit's {} ExecReload= commands is run",
@@ -766,16 +774,25 @@ CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
         report.answers.push_back(answer);
         if (options.run.on_cell_done) options.run.on_cell_done(cell);
     };
+    auto not_applicable_cell = [&](const ExitCause& cause, const std::string& reason,
+                                   const std::string& evidence) {
+        CellResult cell;
+        cell.restart = settings.restart;
+        cell.cause = cause.id;
+        cell.expected_restarted = expected_restart(table, settings.restart, cause);
+        cell.verdict = Verdict::not_applicable;
+        cell.reason = reason;
+        cell.evidence = evidence;
+        add(cause, cell, "");
+    };
     for (const ExitCause& cause : causes) {
         if (auto reason = not_applicable(cause, settings); !reason.empty()) {
-            CellResult cell;
-            cell.restart = settings.restart;
-            cell.cause = cause.id;
-            cell.expected_restarted = expected_restart(table, settings.restart, cause);
-            cell.verdict = Verdict::not_applicable;
-            cell.reason = reason;
-            cell.evidence = "n/a with --real: " + reason;
-            add(cause, cell, "");
+            not_applicable_cell(cause, reason, "n/a with --real: " + reason);
+            continue;
+        }
+        // What the supervisor lacks (supervisord: Type=forking, a watchdog …) is its driver's call.
+        if (auto reason = runner.cannot_express(cause)) {
+            not_applicable_cell(cause, *reason, "n/a on " + supervisor.name() + ": " + *reason);
             continue;
         }
         const CellResult cell = runner.run_cause(cause);
@@ -788,9 +805,15 @@ CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
     reload.group = "real";
     reload.trigger = Trigger::reload;
     reload.outcome.kind = Outcome::Kind::supervisor_stop;
-    reload.summary = fmt::format(
-        "graceful reload: {} × ExecReload= via ReloadUnit keeps the main pid", options.reloads);
-    if (reload_check) {
+    reload.summary =
+        fmt::format("graceful reload: {} × {}'s reload (ExecReload=) keeps the main pid",
+                    options.reloads, supervisor.name());
+    std::optional<std::string> reload_missing;
+    if (reload_check) reload_missing = runner.cannot_express(reload);
+    if (reload_missing) {
+        not_applicable_cell(reload, *reload_missing,
+                            "n/a on " + supervisor.name() + ": " + *reload_missing);
+    } else if (reload_check) {
         const CellResult cell = runner.run_reloads(options.reloads);
         add(reload, cell, runner.answer_of(cell));
     } else {

@@ -416,8 +416,14 @@ class Runner {
             s.main_pid == static_cast<uint32_t>(incarnations.back().pid))
             return finish_observed(cell, s, events, true);
         const bool settled_down = down && !incarnations.empty();
+        // "Running" after the reload ended means it kept the process only while the fixture has
+        // not logged its end: a polling supervisor (a systemctl reimplementation) may still show
+        // the main pid that died during the reload, until it notices.
+        const bool logged_end =
+            !incarnations.empty() && (incarnations.back().last_event.starts_with("die") ||
+                                      incarnations.back().last_event.starts_with("exit"));
         const bool reload_over = trigger == Trigger::reload && cell.trigger_finished && running &&
-                                 incarnations.size() == 1;
+                                 incarnations.size() == 1 && !logged_end;
         if (!settled_down && !reload_over) return;
         if (!confirmed) return probe(cell);
         if (s.job_id == 0) return finish_observed(cell, s, events, incarnations.size() > 1);

@@ -291,6 +291,9 @@ class Soak {
     std::string reload_job_;
     Clock::time_point reload_deadline_;
     std::map<std::string, unsigned> reload_results_;
+    bool reload_by_signal_ = false;   // the reload in flight was a signal, with no job to end
+    std::set<uint64_t> reloads_over_; // every k the fixture logged the end of (done or crashed)
+    static constexpr const char* kSignalSent = "signal sent, no job";
 
     // ---- the service ----
 
@@ -497,8 +500,14 @@ class Soak {
                 reload_in_flight_ = false;
                 return;
             }
-            // No job: the supervisor's reload call was the whole of it (a signal sent).
-            if (job.empty()) return reload_finished("done");
+            // No job: the supervisor's call was only a signal sent (supervisord has no reload
+            // operation). The reload is over when the fixture logs its end, or its crash: asking
+            // the next one sooner would merge two pending SIGUSR1s into one reload.
+            if (job.empty()) {
+                reload_by_signal_ = true;
+                read_log();
+                return signalled_reload_check();
+            }
             reload_job_ = job;
             our_jobs_.insert(job);
             // JobRemoved may have come with the reply.
@@ -509,8 +518,32 @@ class Soak {
 
     void reload_finished(const std::string& result) {
         reload_in_flight_ = false;
+        reload_by_signal_ = false;
         reload_job_.clear();
         ++reload_results_[result];
+        if (result != "done" && result != kSignalSent) explain_failed_reload(result);
+    }
+
+    void signalled_reload_check() {
+        if (reload_in_flight_ && reload_by_signal_ && reloads_over_.contains(report_.reloads - 1))
+            reload_finished(kSignalSent);
+    }
+
+    // A reload job that did not end "done" is the supervisor's word that the reload went wrong:
+    // true whenever the fixture died (or hung) during it, which is the workload, not a refusal.
+    // The fixture logs its end before it dies, so the line is in the log by the time any
+    // supervisor can have seen the death. A failed reload with no crash logged during it is
+    // something else the soak cannot account for: an error, never a silent pass.
+    void explain_failed_reload(const std::string& result) {
+        read_log();
+        const uint64_t k = report_.reloads - 1; // reloads are logged from k=0
+        const bool crashed = std::any_of(report_.crash_list.begin(), report_.crash_list.end(),
+                                         [k](const SoakCrash& crash) { return crash.k == k; });
+        if (crashed) return;
+        report_.errors.push_back(
+            fmt::format("{}'s reload {} ended '{}' with no crash logged during it", who_,
+                        report_.reloads, result));
+        report_.ended_early = "a reload failed with no crash to explain it";
     }
 
     template <typename Done> void wait_until(Done done, Clock::time_point deadline) {
@@ -591,7 +624,9 @@ class Soak {
             seen.reloading = k;
             ks_logged_.push_back(k);
         } else if (e.event == "reload-done") {
+            if (seen.reloading) reloads_over_.insert(*seen.reloading);
             seen.reloading.reset();
+            signalled_reload_check();
         } else if (stopping_) {
             return;
         } else if (e.event == "die" || e.event == "exit" || e.event == "reload-hang") {
@@ -614,7 +649,10 @@ class Soak {
                             e.pid, crash.what));
             if (!seen.reloading) crash.k = UINT64_MAX;
         }
-        if (seen.reloading) crash.k = *seen.reloading;
+        if (seen.reloading) {
+            crash.k = *seen.reloading;
+            reloads_over_.insert(crash.k);
+        }
         seen.reloading.reset();
         if (crash.k != UINT64_MAX && e.event != "exit") ++report_.crashes;
         logger()->debug("soak: reload k={} → {} (incarnation {}, pid {})", crash.k, crash.what,
@@ -623,6 +661,7 @@ class Soak {
         if (open_crashes_.empty()) recovery_deadline_ = Clock::now() + recovery_budget(crash);
         open_crashes_.push_back(report_.crash_list.size() - 1);
         snapshot_wanted_ = true;
+        signalled_reload_check();
     }
 
     // A later incarnation's `ready` ends the downtime of every crash before it.
@@ -748,15 +787,7 @@ class Soak {
         // NRestarts before the stop: a stopped transient unit is collected with it.
         std::optional<ServiceState> last;
         std::string last_error;
-        auto reply = std::make_shared<std::optional<std::pair<std::string, ServiceState>>>();
-        supervisor_.state(unit_, [reply](const std::string& error, const ServiceState& s) {
-            *reply = std::pair{error, s};
-        });
-        wait_until([&] { return reply->has_value(); }, Clock::now() + kRecoveryGrace);
-        if (*reply) {
-            last_error = (*reply)->first;
-            last = (*reply)->second;
-        }
+        read_final_state(last, last_error);
         if (!last)
             report_.errors.push_back(who_ + " did not answer a state read within 5 s");
         else if (!last_error.empty())
@@ -774,6 +805,38 @@ class Soak {
         stop_and_wait();
         read_log();
         account();
+    }
+
+    // The supervisor's last word before our stop, once it has caught up with the fixture's log: a
+    // polling supervisor (supervisord, a systemctl reimplementation) counts a restart when it
+    // records the new main process, a moment after that process may have logged its start. So
+    // reads repeat, woken by changes, until the state names the latest incarnation's pid (or shows
+    // it down with nothing pending when it ended), within kRecoveryGrace; after that the last read
+    // stands and any disagreement is reported by account().
+    void read_final_state(std::optional<ServiceState>& last, std::string& last_error) {
+        const auto deadline = Clock::now() + kRecoveryGrace;
+        for (;;) {
+            const long seen = changes_;
+            auto reply = std::make_shared<std::optional<std::pair<std::string, ServiceState>>>();
+            supervisor_.state(unit_, [reply](const std::string& error, const ServiceState& s) {
+                *reply = std::pair{error, s};
+            });
+            wait_until([&] { return reply->has_value(); }, deadline);
+            if (!*reply) return;
+            last_error = (*reply)->first;
+            last = (*reply)->second;
+            if (!last_error.empty() || caught_up(*last) || Clock::now() >= deadline) return;
+            wait_until([&] { return changes_ != seen; }, deadline);
+            if (Clock::now() >= deadline) return;
+        }
+    }
+
+    bool caught_up(const ServiceState& s) const {
+        auto it = incarnations_.find(latest_);
+        if (it == incarnations_.end()) return true; // nothing logged: nothing to wait for
+        if (!it->second.ended) return s.main_pid == uint32_t(it->second.pid);
+        return s.job_id == 0 &&
+               (s.collected || s.active_state == "inactive" || s.active_state == "failed");
     }
 
     // Our own stop: its job's end where the supervisor queues one, else a confirmed read that
@@ -888,7 +951,7 @@ class Soak {
                 span_in_words(service_.restart_sec + milliseconds(250))));
         }
         for (const auto& [result, count] : reload_results_)
-            report_.notes.push_back(fmt::format("reload jobs ended '{}': {}", result, count));
+            report_.notes.push_back(fmt::format("reloads ended '{}': {}", result, count));
     }
 };
 

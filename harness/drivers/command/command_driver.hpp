@@ -22,7 +22,9 @@
 //   from wait() once the command has exited: a non-zero status is an error
 //   carrying the command's stderr.
 // - stop and reload each answer with a job of their own, which ends (through
-//   on_job_done, "done" or "failed") when the command exits.
+//   on_job_done) when the command exits: "done" on status 0. A reload command
+//   that fails ends its job "failed" (the command ran: the reload was tried,
+//   whatever killed it); a stop command that fails is an error of the call.
 // - `state` prints systemctl-show blocks (key=value lines, one block per
 //   name, in order, blank lines between); state() runs it afresh after the call,
 //   which makes its answer a confirmed read.

@@ -27,10 +27,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -156,6 +158,14 @@ class SupervisordDriver final : public Supervisor {
 
     std::optional<std::string> cannot_express(const ServiceSpec& spec,
                                               const ExitCause& cause) const override {
+        if (spec.type == "forking")
+            return "supervisord cannot run a Type=forking daemon: it supervises the process it "
+                   "started, which exits once the daemon has forked (supervisord.conf(5): "
+                   "\"programs must not daemonize\")";
+        if (cause.trigger == Trigger::reload && !reload_is_sigusr1(spec.exec_reload))
+            return "supervisord has no ExecReload=: its reload is SIGUSR1 to the process "
+                   "(signalProcess), and the unit's ExecReload= (" +
+                   command_words(spec.exec_reload) + ") is not that";
         if (spec.watchdog.count() > 0 || cause.watchdog_ms ||
             cause.outcome.kind == Outcome::Kind::watchdog)
             return "supervisord has no watchdog (WatchdogSec=, WATCHDOG=1 keep-alive pings)";
@@ -247,6 +257,28 @@ class SupervisordDriver final : public Supervisor {
 
     // supervisord has no reload operation; the fake httpd's graceful reload
     // (what `fake-httpd -k graceful`, the ExecReload=, sends) is SIGUSR1.
+    // An ExecReload= that only sends SIGUSR1 to the main process: Apache's (and the fake
+    // httpd's) `-k graceful`, or `kill -USR1 $MAINPID`. That is what reload() does here.
+    static bool reload_is_sigusr1(const std::vector<std::string>& argv) {
+        const auto has = [&](std::string_view word) {
+            return std::find(argv.begin(), argv.end(), word) != argv.end();
+        };
+        if (argv.empty()) return false;
+        const std::string program = std::filesystem::path(argv.front()).filename().string();
+        if (program == "kill")
+            return (has("-USR1") || has("-SIGUSR1") || has("-10")) && has("$MAINPID");
+        for (size_t i = 0; i + 1 < argv.size(); ++i)
+            if (argv[i] == "-k" && argv[i + 1] == "graceful") return true;
+        return false;
+    }
+    static std::string command_words(const std::vector<std::string>& argv) {
+        if (argv.empty()) return "none";
+        std::string text;
+        for (const auto& word : argv)
+            text += (text.empty() ? "" : " ") + word;
+        return text;
+    }
+
     void reload(const std::string& service, Done done) override {
         signal_program(service, SIGUSR1, std::move(done));
     }
