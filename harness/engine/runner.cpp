@@ -516,7 +516,8 @@ class Runner {
             cell.result.verdict = Verdict::error;
             cell.result.reason = "the fixture counted " + std::to_string(o.restarts) +
                                  " restart(s), " + supervisor_.name() + "'s NRestarts=" + std::to_string(o.supervisor_restarts);
-        } else if (restarted && !cell.first_end && first_end_checked(*cell.cause)) {
+        } else if (restarted && !cell.first_end && first_end_checked(*cell.cause) &&
+                   supervisor_.records_every_end()) {
             // Without it nothing says the fixture ended as planned: never a silent pass.
             cell.result.verdict = Verdict::error;
             cell.result.reason =
@@ -534,6 +535,14 @@ class Runner {
                 cell.result.reason = std::string("the manual says it ") +
                                      (cell.result.expected_restarted ? "restarts" : "stays down") +
                                      ", " + supervisor_.name() + " " + (restarted ? "restarted it" : "left it down");
+            // A polled supervisor restarted it between two reads: say which check was not made.
+            if (restarted && !cell.first_end && first_end_checked(*cell.cause)) {
+                const std::string unchecked =
+                    supervisor_.name() + " is polled and restarted it between two reads, so its "
+                    "record of how incarnation 1 ended could not be checked (the fixture logged: " +
+                    o.incarnations.front().last_event + ")";
+                cell.result.reason = cell.result.reason.empty() ? unchecked : cell.result.reason + "; " + unchecked;
+            }
         }
         finish(cell);
     }

@@ -71,6 +71,12 @@ class Supervisor {
     // supervisor is shared with others).
     virtual std::string service_prefix() const { return "crashloop-"; }
 
+    // Whether how each main process ended always reaches watch() or a state() read before the
+    // next one starts (systemd's signals, supervisord's log). A driver that polls may read
+    // only after a quick restart: the fixture's own log is then the evidence of the end, and
+    // the verdict says that the supervisor's record of it could not be checked.
+    virtual bool records_every_end() const { return true; }
+
     // Why this supervisor cannot run a cell at all (its verdict is n/a), or
     // nullopt when it can. Never a guess at the outcome: only what it lacks.
     virtual std::optional<std::string> cannot_express(const ServiceSpec& service, const ExitCause& cause) const = 0;

@@ -166,6 +166,21 @@ TEST_F(RunnerJudge, restart_whose_first_end_was_never_captured_is_an_error_not_a
         << shown(cell);
 }
 
+TEST_F(RunnerJudge, polled_supervisor_whose_first_end_was_missed_is_judged_and_says_so) {
+    supervisor.records_ends = false;
+    supervisor.script("on-failure-sigabrt")
+        .then(serving(1, 101))
+        .then(aborted(1, 101).becomes(auto_restart_without_record(7)))
+        .then(serving(2, 102));
+
+    const CellResult cell = run_cell(RestartValue::on_failure, "sigabrt");
+
+    EXPECT_EQ(cell.verdict, Verdict::pass) << shown(cell);
+    EXPECT_THAT(cell.reason, HasSubstr("scripted is polled and restarted it between two reads"))
+        << shown(cell);
+    EXPECT_THAT(cell.reason, HasSubstr("the fixture logged: die SIGABRT")) << shown(cell);
+}
+
 TEST_F(RunnerJudge, nrestarts_that_disagrees_with_the_incarnations_is_an_error) {
     supervisor.script("on-failure-sigabrt")
         .then(serving(1, 101))

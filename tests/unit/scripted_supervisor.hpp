@@ -92,6 +92,10 @@ class ScriptedSupervisor final : public Supervisor {
         return std::find(calls_.begin(), calls_.end(), call) != calls_.end();
     }
 
+    // false: plays a supervisor that is polled (records_every_end()).
+    bool records_ends = true;
+    bool records_every_end() const override { return records_ends; }
+
     std::string name() const override { return "scripted"; }
     std::string version() override { return "1"; }
     std::filesystem::path events_dir() const override { return events_dir_; }

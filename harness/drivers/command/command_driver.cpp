@@ -223,6 +223,10 @@ class CommandDriver final : public Supervisor {
 
     fs::path events_dir() const override { return events_dir_; }
 
+    // Its state is polled (a command every 25 ms): a restart quicker than a poll hides how the
+    // previous process ended.
+    bool records_every_end() const override { return false; }
+
     std::optional<std::string> cannot_express(const ServiceSpec&,
                                               const ExitCause& cause) const override {
         if (auto it = commands_.not_supported.find(cause.id); it != commands_.not_supported.end())
