@@ -49,6 +49,9 @@ struct CellResult {
     std::string evidence;               // one line a human reads: pids, exit, timings, result
     std::string reason;                 // why error / known-deviation / unexpected-pass / n/a
     std::chrono::milliseconds duration{0};
+    // Attempts given up on and run again as a new unit (a reload-timeout cell
+    // whose start timed out before the reload); the verdict is the last one's.
+    int retries = 0;
 };
 
 // The verdict from expected vs observed and the cell's entry in the
