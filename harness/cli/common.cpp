@@ -6,11 +6,16 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
+#include <filesystem>
 
 #include "errors.hpp"
+#include "fd.hpp"
 #include "private_systemd.hpp" // scenarios_dir(), libexec_dir()
 #include "registry.hpp"
 
@@ -75,26 +80,91 @@ std::vector<RestartValue> parse_restart_list(const std::string& list) {
     return values;
 }
 
-// The report lands whole or not at all.
-void write_report(const std::string& text, const std::string& output) {
-    if (output.empty() || output == "-") {
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
-        return;
-    }
-    std::string temporary = output + ".partial";
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out) {
-            std::remove(temporary.c_str());
-            throw InputError(output, 0, "cannot write the report there");
+void reserve_standard_fds() {
+    // Started with `>&-`, the first file the run opens would become fd 1 and
+    // receive the report. /dev/null read-only holds the number: a write there fails.
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0 && null != fd) {
+            dup2(null, fd);
+            close(null);
         }
     }
-    if (std::rename(temporary.c_str(), output.c_str()) != 0) {
+}
+
+namespace {
+
+std::string errno_message() { return std::strerror(errno); }
+
+void write_all(int fd, const std::string& text, const std::string& where) {
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw InputError(where, 0, "cannot write the report there: " + errno_message());
+        done += static_cast<size_t>(n);
+    }
+}
+
+// A symlink is followed to the file it names (which may not exist yet), so
+// that file is replaced and the link stays a link.
+std::filesystem::path resolve_links(std::filesystem::path path) {
+    for (int hops = 0; hops < 40; ++hops) {
+        std::error_code error;
+        if (!std::filesystem::is_symlink(path, error)) return path;
+        auto target = std::filesystem::read_symlink(path, error);
+        if (error) throw InputError(path.string(), 0, "cannot read the link: " + error.message());
+        path = target.is_absolute() ? target : path.parent_path() / target;
+    }
+    throw InputError(path.string(), 0, "cannot write the report there: too many levels of symbolic links");
+}
+
+void write_to_stdout(const std::string& text) {
+    errno = 0;
+    const size_t written = std::fwrite(text.data(), 1, text.size(), stdout);
+    const bool flushed = std::fflush(stdout) == 0;
+    if (written != text.size() || !flushed || std::ferror(stdout)) {
+        std::string why = errno != 0 ? errno_message() : "short write";
+        std::clearerr(stdout);
+        throw InputError("stdout", 0,
+                         "cannot write the report (" + why + "); whatever reached it is incomplete");
+    }
+}
+
+} // namespace
+
+// The report lands whole or not at all: a regular file (or one a symlink
+// names) is replaced atomically; a device or fifo is written into, as a shell
+// redirection would, never replaced by a file of the same name.
+void write_report(const std::string& text, const std::string& output) {
+    if (output.empty() || output == "-") return write_to_stdout(text);
+    const std::filesystem::path target = resolve_links(output);
+    struct stat st {};
+    if (stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) throw InputError(output, 0, "cannot write the report there: a directory");
+        int fd = open(target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) throw InputError(output, 0, "cannot write the report there: " + errno_message());
+        Fd owned(fd);
+        write_all(fd, text, output);
+        if (close(owned.release()) != 0)
+            throw InputError(output, 0, "cannot write the report there: " + errno_message());
+        return;
+    }
+    const std::string temporary = target.string() + ".partial";
+    int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) throw InputError(output, 0, "cannot write the report there: " + errno_message());
+    try {
+        write_all(fd, text, output);
+    } catch (...) {
+        close(fd);
         std::remove(temporary.c_str());
-        throw InputError(output, 0, "cannot write the report there");
+        throw;
+    }
+    if (close(fd) != 0 || std::rename(temporary.c_str(), target.c_str()) != 0) {
+        const std::string why = errno_message();
+        std::remove(temporary.c_str());
+        throw InputError(output, 0, "cannot write the report there: " + why);
     }
 }
 

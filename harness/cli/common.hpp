@@ -46,8 +46,12 @@ void install_interrupt_handler();
 void setup_logging(int verbosity);
 
 std::vector<RestartValue> parse_restart_list(const std::string& list);
-// The report lands whole or not at all.
+// The report lands whole or not at all; a report that cannot be written is an
+// InputError naming where (stdout, or FILE).
 void write_report(const std::string& text, const std::string& output);
+// Standard fds that were closed are held by /dev/null (read-only), so nothing
+// the run opens takes their numbers and writing the report to them fails.
+void reserve_standard_fds();
 ReportFormat format_of(const std::string& text);
 bool use_colour(ReportFormat format, const std::string& output, bool no_colour);
 std::string supervisor_help();

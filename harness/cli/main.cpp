@@ -15,6 +15,7 @@
 using namespace crashloop;
 
 int main(int argc, char** argv) {
+    cli::reserve_standard_fds();
     CLI::App app{"crashloop: checks a supervisor's restarts against Table 2 of systemd.service(5)"};
     app.require_subcommand(1);
     int verbosity = 0;

@@ -57,6 +57,7 @@ struct Cell {
     bool refused_restart = false;          // a restart job failed (the start limit)
     int go_sent = 0;                       // the incarnation last told to go (forking units)
     std::string last_state = "not started";
+    std::string last_words; // the same in the supervisor's own words, if they are not systemd's
     int last_incarnations = 0;
     std::vector<std::string> retries; // attempts given up on, and why
 };
@@ -114,7 +115,7 @@ class Runner {
             for (auto& cell : cells_)
                 if (cell->launched && !cell->done && Clock::now() >= cell->deadline)
                     finish_error(*cell, "no verdict within " + ms_text(options_.cell_deadline.count()) +
-                                            ": " + supervisor_.name() + " last said " + cell->last_state + ", the fixture logged " +
+                                            ": " + supervisor_.name() + " last said " + last_said(*cell) + ", the fixture logged " +
                                             std::to_string(cell->last_incarnations) + " incarnation(s)");
         }
         report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin);
@@ -206,6 +207,7 @@ class Runner {
         cell.trigger_result.clear();
         cell.dirty = false;
         cell.last_state = "not started";
+        cell.last_words.clear();
         cell.last_incarnations = 0;
         cell.deadline = Clock::now() + options_.cell_deadline;
         start_cell(cell);
@@ -373,6 +375,7 @@ class Runner {
         }
         auto incarnations = incarnations_of(events);
         cell.last_state = s.state();
+        cell.last_words = s.own_words;
         cell.last_incarnations = static_cast<int>(incarnations.size());
         const bool running = s.active_state == "active" && s.sub_state == "running";
         const bool down = s.collected || s.active_state == "inactive" || s.active_state == "failed";
@@ -480,6 +483,10 @@ class Runner {
         return "";
     }
 
+    static std::string last_said(const Cell& cell) {
+        return cell.last_words.empty() ? cell.last_state : cell.last_state + " (" + cell.last_words + ")";
+    }
+
     static std::string seen(const ServiceState& end) {
         if (end.exec_main_code == CLD_EXITED) return "exit code " + std::to_string(end.exec_main_status);
         return "signal " + signal_name(end.exec_main_status);
@@ -562,6 +569,9 @@ class Runner {
                     (cell.trigger_result.empty() ? "-" : cell.trigger_result);
         if (o.delay_ms) text += "; restarted after " + ms_text(*o.delay_ms);
         text += "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
+        // A supervisor that is not systemd says it in its own words too
+        // (supervisord: "FATAL: Exited too quickly …"), not only in systemd's.
+        if (!cell.last_words.empty()) text += " (" + supervisor_.name() + ": " + cell.last_words + ")";
         if (!o.restarted || o.final_result != "success") text += ", Result=" + o.final_result;
         for (const auto& retry : cell.retries) text += "; " + retry;
         if (o.start_limit_hit)
@@ -580,7 +590,7 @@ class Runner {
         } catch (const InputError&) {
         }
         cell.result.observed.final_state = cell.last_state;
-        if (cell.result.evidence.empty()) cell.result.evidence = supervisor_.name() + " last said " + cell.last_state;
+        if (cell.result.evidence.empty()) cell.result.evidence = supervisor_.name() + " last said " + last_said(cell);
         for (const auto& retry : cell.retries) cell.result.evidence += "; " + retry;
         finish(cell);
     }
@@ -605,6 +615,7 @@ class Runner {
 
     void finish(Cell& cell) {
         cell.done = true;
+        cell.result.retries = static_cast<int>(cell.retries.size());
         cell.result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cell.started);
         logger()->debug("{}: {} ({})", cell.name, to_string(cell.result.verdict), cell.result.evidence);
         // The verdict is in; our own stop never restarts, whatever Restart= says.

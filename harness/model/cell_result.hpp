@@ -53,6 +53,9 @@ struct CellResult {
     // with the value used (ServiceSpec::overrides): "TimeoutStartSec= is 500 ms (the unit's: 90
     // s)".
     std::vector<std::string> overrides;
+    // Attempts given up on and run again as a new unit (a reload-timeout cell
+    // whose start timed out before the reload); the verdict is the last one's.
+    int retries = 0;
 };
 
 // The verdict from expected vs observed and the cell's entry in the

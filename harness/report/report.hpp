@@ -62,8 +62,10 @@ std::string render_markdown(const MatrixReport& report);
 std::string cell_mark(const CellResult& cell);
 // "105 cells: 98 pass, 7 known-deviation, 0 fail, 0 error, 0 n/a — 1234 ms wall
 // on systemd 252.38-1~deb12u1"; "…, 1 unexpected-pass, …" after the known
-// deviations only when there is one.
+// deviations and "… 0 n/a, 2 retried — …" only when there is one.
 std::string summary_line(const MatrixReport& report);
+// Cells whose verdict came from a later attempt (CellResult::retries > 0).
+long retried_cells(const MatrixReport& report);
 // "on-failure/sigabrt": the cell's id in every report and test name.
 std::string cell_id(const CellResult& cell);
 // "expected restart, observed none" — the default reason for a fail.

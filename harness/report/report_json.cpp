@@ -53,6 +53,7 @@ Json cell_json(const CellResult& cell) {
         {"reason", cell.reason},
         {"evidence", cell.evidence},
         {"duration_ms", cell.duration.count()},
+        {"attempts", cell.retries + 1},
     };
 }
 
@@ -67,6 +68,7 @@ std::string render_json(const MatrixReport& report) {
         counter = counter.get<int>() + 1;
         cells.push_back(cell_json(cell));
     }
+    summary["retried"] = retried_cells(report);
     const Json out = {
         {"supervisor", {{"name", report.supervisor}, {"version", report.supervisor_version}}},
         {"expectations",

@@ -203,6 +203,7 @@ std::string render_junit(const MatrixReport& report) {
                        attr(report.supervisor_version));
     out += fmt::format("    <property name=\"expectations\" value=\"{}\"/>\n",
                        attr(report.expectations_file));
+    out += fmt::format("    <property name=\"retried\" value=\"{}\"/>\n", retried_cells(report));
     out += "  </properties>\n";
     for (const auto& cell : report.cells)
         out += testcase(cell);

@@ -284,6 +284,11 @@ std::string cell_mark(const CellResult& cell) {
     return fmt::format("{} {}", symbol, cell.verdict == Verdict::fail ? "0" : "–");
 }
 
+long retried_cells(const MatrixReport& report) {
+    return std::count_if(report.cells.begin(), report.cells.end(),
+                         [](const CellResult& cell) { return cell.retries > 0; });
+}
+
 std::string summary_line(const MatrixReport& report) {
     const auto count = [&](Verdict verdict) {
         return std::count_if(report.cells.begin(), report.cells.end(),
@@ -293,11 +298,14 @@ std::string summary_line(const MatrixReport& report) {
     const auto unexpected = count(Verdict::unexpected_pass);
     const std::string unexpected_text =
         unexpected == 0 ? "" : fmt::format(", {} unexpected-pass", unexpected);
-    return fmt::format("{} cells: {} pass, {} known-deviation{}, {} fail, {} error, {} n/a — {} ms "
-                       "wall on {}",
+    // A verdict reached only on a later attempt is said here, not only in its evidence.
+    const auto retried = retried_cells(report);
+    const std::string retried_text = retried == 0 ? "" : fmt::format(", {} retried", retried);
+    return fmt::format("{} cells: {} pass, {} known-deviation{}, {} fail, {} error, {} n/a{} — {} "
+                       "ms wall on {}",
                        report.cells.size(), count(Verdict::pass), count(Verdict::known_deviation),
                        unexpected_text, count(Verdict::fail), count(Verdict::error),
-                       count(Verdict::not_applicable), report.wall.count(),
+                       count(Verdict::not_applicable), retried_text, report.wall.count(),
                        supervisor_label(report));
 }
 

@@ -43,6 +43,10 @@ struct ServiceState {
     uint32_t job_id = 0;            // an operation in progress (start, stop, reload, a pending restart); 0 if none
     std::string load_state;         // "loaded"; "not-found" once the supervisor forgot it
     bool collected = false;         // gone from the supervisor: this is its last word
+    // The supervisor's own state and why, when its words are not systemd's
+    // (supervisord: "FATAL: Exited too quickly (process log may have details)");
+    // empty for systemd. The fields above are the nearest systemd words.
+    std::string own_words;
     std::string state() const { return active_state + "/" + sub_state; }
 };
 

@@ -220,7 +220,8 @@ TEST(ReportJson, TopLevelFollowsTheContract) {
                                                {"known-deviation", 1},
                                                {"unexpected-pass", 0},
                                                {"n/a", 0},
-                                               {"error", 1}}));
+                                               {"error", 1},
+                                               {"retried", 0}}));
     ASSERT_EQ(json["cells"].size(), 4U);
 }
 
@@ -447,6 +448,44 @@ TEST(ReportTable, SummaryLineCountsEveryVerdict) {
                          "wall on systemd 252.38-1~deb12u1\n"),
               std::string::npos)
         << table;
+}
+
+// The known deviation reached its verdict on a second attempt (its first
+// start timed out before the reload).
+MatrixReport matrix_with_a_retry() {
+    MatrixReport report = small_matrix();
+    report.cells[1].retries = 1;
+    return report;
+}
+
+TEST(ReportTable, SummaryLineCountsRetriedCellsOnlyWhenThereAreAny) {
+    EXPECT_EQ(summary_line(matrix_with_a_retry()),
+              "4 cells: 1 pass, 1 known-deviation, 1 fail, 1 error, 0 n/a, 1 retried — 1234 ms "
+              "wall on systemd 252.38-1~deb12u1");
+    MatrixReport twice = matrix_with_a_retry();
+    twice.cells[2].retries = 2; // a cell retried twice is one retried cell
+    twice.cells[0].retries = 1;
+    EXPECT_NE(summary_line(twice).find(", 0 n/a, 3 retried — "), std::string::npos)
+        << summary_line(twice);
+    EXPECT_EQ(summary_line(small_matrix()).find("retried"), std::string::npos)
+        << summary_line(small_matrix());
+}
+
+TEST(ReportJson, AttemptsPerCellAndRetriedInTheSummary) {
+    const auto json = nlohmann::json::parse(render_json(matrix_with_a_retry()));
+    EXPECT_EQ(json["summary"]["retried"], 1);
+    EXPECT_EQ(json["cells"][0]["attempts"], 1);
+    EXPECT_EQ(json["cells"][1]["attempts"], 2);
+}
+
+TEST(ReportJunit, RetriedCountIsASuiteProperty) {
+    const std::string xml = render_junit(matrix_with_a_retry());
+    EXPECT_NE(xml.find("<property name=\"retried\" value=\"1\"/>"), std::string::npos) << xml;
+}
+
+TEST(ReportMarkdown, SummaryCountsRetriedCells) {
+    const std::string markdown = render_markdown(matrix_with_a_retry());
+    EXPECT_NE(markdown.find("0 n/a, 1 retried — 1234 ms"), std::string::npos) << markdown;
 }
 
 TEST(ReportTable, ListsReasonsAndEvidenceOfCellsNeedingAttention) {

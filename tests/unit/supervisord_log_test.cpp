@@ -97,6 +97,7 @@ TEST(SupervisordLog, killing_gave_up_and_backoff_stop_name_their_program) {
         parsed(record("gave up: web entered FATAL state, too many start retries too quickly"));
     EXPECT_EQ(gave_up.kind, Kind::gave_up);
     EXPECT_EQ(gave_up.program, "web");
+    EXPECT_EQ(gave_up.why, "too many start retries too quickly"); // supervisord's own words
 
     const auto backoff = parsed(record("Attempted to kill web, which is in BACKOFF state."));
     EXPECT_EQ(backoff.kind, Kind::backoff_stop);

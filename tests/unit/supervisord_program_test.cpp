@@ -210,3 +210,24 @@ TEST(SupervisordProgram, values_supervisord_cannot_read_are_refused) {
 }
 
 } // namespace
+
+// When supervisord gives up, the report quotes it (getProcessInfo's statename
+// and spawnerr/description), not only the nearest systemd words failed/failed.
+TEST(SupervisordWords, fatal_carries_supervisords_own_reason) {
+    EXPECT_EQ(supervisord_words("FATAL", "Exited too quickly (process log may have details)",
+                                "Exited too quickly (process log may have details)"),
+              "FATAL: Exited too quickly (process log may have details)");
+    EXPECT_EQ(supervisord_words("BACKOFF", "can't find command '/nowhere'", ""),
+              "BACKOFF: can't find command '/nowhere'");
+}
+
+TEST(SupervisordWords, fatal_from_the_log_alone_says_what_the_log_said) {
+    EXPECT_EQ(supervisord_words("FATAL", "", "too many start retries too quickly"),
+              "FATAL: too many start retries too quickly");
+    EXPECT_EQ(supervisord_words("FATAL", "", ""), "FATAL");
+}
+
+TEST(SupervisordWords, other_states_are_their_name_without_uptime_or_date) {
+    EXPECT_EQ(supervisord_words("RUNNING", "", "pid 12, uptime 0:00:01"), "RUNNING");
+    EXPECT_EQ(supervisord_words("EXITED", "", "Dec 01 11:04 PM"), "EXITED");
+}

@@ -93,6 +93,9 @@ struct Program {
     std::string service; // the runner's name for it
     SupervisordProgram config;
     std::string statename = "STOPPED"; // supervisord's ProcessStates name
+    // Why, in supervisord's words: getProcessInfo's spawnerr and description,
+    // or what its log said when it gave up. Kept for the report (own_words).
+    std::string spawnerr, description;
     uint32_t pid = 0;
     uint32_t spawns = 0;
     int32_t exit_code = 0;   // CLD_* of the last exit, 0 if none yet
@@ -684,6 +687,8 @@ class SupervisordDriver final : public Supervisor {
             ++p->spawns;
             p->start_job = p->restart_job = 0;
             p->stopped_by_us = false;
+            p->spawnerr.clear();
+            p->description.clear();
             break;
         case Kind::success:
             p->statename = "RUNNING";
@@ -710,6 +715,7 @@ class SupervisordDriver final : public Supervisor {
         case Kind::gave_up:
             p->statename = "FATAL";
             p->restart_job = 0;
+            p->description = record->why; // "too many start retries too quickly"
             break;
         case Kind::backoff_stop:
             p->statename = "STOPPED";
@@ -740,6 +746,7 @@ class SupervisordDriver final : public Supervisor {
         s.exec_main_code = p.exit_code;
         s.exec_main_status = p.exit_status;
         s.result = "success";
+        s.own_words = supervisord_words(p.statename, p.spawnerr, p.description);
         const std::string& st = p.statename;
         if (st == "RUNNING" || st == "STARTING" || st == "STOPPING") s.main_pid = p.pid;
         if (st == "RUNNING") {
@@ -818,6 +825,8 @@ class SupervisordDriver final : public Supervisor {
             // supervisord does not log with the program's name (BACKOFF after a
             // spawn error: "spawnerr: can't find command …") comes from RPC2.
             const std::string statename = info["statename"].as_string();
+            for (auto [field, member] : {std::pair{&p.spawnerr, "spawnerr"}, std::pair{&p.description, "description"}})
+                if (info.has(member)) *field = info[member].as_string();
             if (statename != p.statename) {
                 if (statename == "BACKOFF" || statename == "FATAL") {
                     p.statename = statename;

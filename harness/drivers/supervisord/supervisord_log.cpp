@@ -40,7 +40,7 @@ std::optional<SupervisordLogLine> parse_supervisord_log_line(const std::string& 
     static const std::regex exited(R"(^exited: (\S+) \((.*); (expected|not expected)\)$)");
     static const std::regex stopped(R"(^stopped: (\S+) \((.*)\)$)");
     static const std::regex killing(R"(^killing (\S+) \(pid (\d+)\) (process group )?with signal)");
-    static const std::regex gave_up(R"(^gave up: (\S+) entered FATAL state)");
+    static const std::regex gave_up(R"(^gave up: (\S+) entered FATAL state,? ?(.*)$)");
     static const std::regex backoff_stop(R"(^Attempted to kill (\S+), which is in BACKOFF state)");
     std::smatch m;
     if (!std::regex_match(line, m, record)) return std::nullopt;
@@ -72,6 +72,7 @@ std::optional<SupervisordLogLine> parse_supervisord_log_line(const std::string& 
     } else if (std::regex_search(message, m, gave_up)) {
         parsed.kind = Kind::gave_up;
         parsed.program = m[1];
+        parsed.why = m[2];
     } else if (std::regex_search(message, m, backoff_stop)) {
         parsed.kind = Kind::backoff_stop;
         parsed.program = m[1];

@@ -35,6 +35,7 @@ struct SupervisordLogLine {
     uint32_t pid = 0;      // spawned, killing
     SupervisordExit exit;  // exited, stopped
     bool expected = false; // exited: "expected"
+    std::string why;       // gave_up: "too many start retries too quickly"
 };
 
 // nullopt for a line that is no record (a child's output continuing a debug record).

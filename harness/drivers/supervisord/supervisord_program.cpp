@@ -246,4 +246,14 @@ SupervisordProgram supervisord_program(const ServiceSpec& spec,
     return program;
 }
 
+std::string supervisord_words(const std::string& statename, const std::string& spawnerr,
+                              const std::string& description) {
+    // Only a process supervisord could not keep up has a reason: its
+    // description is then the spawn error (rpcinterface.py
+    // _interpretProcessInfo); other descriptions are an uptime or a date.
+    if (statename != "FATAL" && statename != "BACKOFF") return statename;
+    const std::string& why = !spawnerr.empty() ? spawnerr : description;
+    return why.empty() ? statename : statename + ": " + why;
+}
+
 } // namespace crashloop

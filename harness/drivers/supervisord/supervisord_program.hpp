@@ -45,4 +45,12 @@ SupervisordProgram supervisord_program(const ServiceSpec& spec,
 // status -1, never expected).
 bool supervisord_restarts(AutoRestart autorestart, bool exit_expected);
 
+// A process's state in supervisord's own words, from getProcessInfo's
+// `statename`, `spawnerr` and `description` (or the log's "gave up: …" line):
+// "FATAL: Exited too quickly (process log may have details)",
+// "BACKOFF: can't find command '/nowhere'"; other states are just their name
+// ("EXITED"), their description being an uptime or a date.
+std::string supervisord_words(const std::string& statename, const std::string& spawnerr,
+                              const std::string& description);
+
 } // namespace crashloop

@@ -59,15 +59,11 @@ int on_job_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     return guarded([&] { pending->done(error, job ? job : ""); });
 }
 
-} // namespace
-
 int on_plain_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     std::unique_ptr<Pending<SystemdBus::Done>> pending(
         static_cast<Pending<SystemdBus::Done>*>(userdata));
     return guarded([&] { pending->done(error_of(reply), ""); });
 }
-
-namespace {
 
 void append_argv(sd_bus_message* m, const std::vector<std::string>& argv) {
     // ExecStart=/ExecReload= are a(sasb): path, argv, ignore-failure.
@@ -255,12 +251,9 @@ void SystemdBus::watch(std::function<void(const std::string&, const ServiceState
     if (r < 0) throw SupervisorError("Subscribe: " + message);
 }
 
-void SystemdBus::start(const ServiceSpec& s, Done done) {
-    sd_bus_message* m = nullptr;
-    check(sd_bus_message_new_method_call(bus_, &m, kDestination, kManagerPath, kManager,
-                                         "StartTransientUnit"),
-          "StartTransientUnit");
-    std::unique_ptr<sd_bus_message, decltype(&sd_bus_message_unref)> owned(m, sd_bus_message_unref);
+namespace {
+
+void append_transient_service(sd_bus_message* m, const ServiceSpec& s) {
     check(sd_bus_message_append(m, "ss", s.name.c_str(), "fail"), "StartTransientUnit");
     check(sd_bus_message_open_container(m, 'a', "(sv)"), "properties");
     append_property(m, "Description", "s", s.description.c_str());
@@ -300,55 +293,65 @@ void SystemdBus::start(const ServiceSpec& s, Done done) {
     append_status_set(m, "RestartForceExitStatus", s.rules.restart_force_exit_status);
     check(sd_bus_message_close_container(m), "properties");
     check(sd_bus_message_append(m, "a(sa(sv))", 0), "aux units");
-    auto* pending = new Pending<Done>{std::move(done)};
-    int r = sd_bus_call_async(bus_, nullptr, m, on_job_reply, pending, 0);
-    if (r < 0) {
-        delete pending;
-        check(r, "StartTransientUnit " + s.name);
-    }
+}
+
+} // namespace
+
+void SystemdBus::start(const ServiceSpec& s, Done done) {
+    call("StartTransientUnit", s.name, Reply::job, std::move(done), [&](sd_bus_message* m) {
+        append_transient_service(m, s);
+    });
 }
 
 void SystemdBus::stop(const std::string& unit, Done done) {
-    auto* pending = new Pending<Done>{std::move(done)};
-    int r = sd_bus_call_method_async(bus_, nullptr, kDestination, kManagerPath, kManager, "StopUnit",
-                                     on_job_reply, pending, "ss", unit.c_str(), "replace");
-    if (r < 0) {
-        delete pending;
-        check(r, "StopUnit " + unit);
-    }
+    call("StopUnit", unit, Reply::job, std::move(done),
+         [&](sd_bus_message* m) { check(sd_bus_message_append(m, "ss", unit.c_str(), "replace"), "StopUnit"); });
 }
 
 void SystemdBus::reload(const std::string& unit, Done done) {
-    auto* pending = new Pending<Done>{std::move(done)};
-    int r = sd_bus_call_method_async(bus_, nullptr, kDestination, kManagerPath, kManager,
-                                     "ReloadUnit", on_job_reply, pending, "ss", unit.c_str(),
-                                     "replace");
-    if (r < 0) {
-        delete pending;
-        check(r, "ReloadUnit " + unit);
-    }
+    call("ReloadUnit", unit, Reply::job, std::move(done),
+         [&](sd_bus_message* m) { check(sd_bus_message_append(m, "ss", unit.c_str(), "replace"), "ReloadUnit"); });
 }
 
-int on_plain_reply(sd_bus_message* reply, void* userdata, sd_bus_error*);
-
 void SystemdBus::kill(const std::string& unit, int signal, Done done) {
-    auto* pending = new Pending<Done>{std::move(done)};
-    int r = sd_bus_call_method_async(bus_, nullptr, kDestination, kManagerPath, kManager, "KillUnit",
-                                     on_plain_reply, pending, "ssi", unit.c_str(), "main", signal);
-    if (r < 0) {
-        delete pending;
-        check(r, "KillUnit " + unit);
-    }
+    call("KillUnit", unit, Reply::plain, std::move(done), [&](sd_bus_message* m) {
+        check(sd_bus_message_append(m, "ssi", unit.c_str(), "main", signal), "KillUnit");
+    });
 }
 
 void SystemdBus::reset_failed(const std::string& unit, Done done) {
-    auto* pending = new Pending<Done>{std::move(done)};
-    int r = sd_bus_call_method_async(bus_, nullptr, kDestination, kManagerPath, kManager, "ResetFailedUnit",
-                                     on_plain_reply, pending, "s", unit.c_str());
-    if (r < 0) {
-        delete pending;
-        check(r, "ResetFailedUnit " + unit);
+    call("ResetFailedUnit", unit, Reply::plain, std::move(done),
+         [&](sd_bus_message* m) { check(sd_bus_message_append(m, "s", unit.c_str()), "ResetFailedUnit"); });
+}
+
+// A call that cannot be built or sent still answers: its error reaches `done`
+// from the next wait(), as a reply would, so a caller counting replies is never
+// left waiting for one that will not come, and callbacks run only from wait().
+void SystemdBus::call(const char* method, const std::string& unit, Reply reply, Done done,
+                      const std::function<void(sd_bus_message*)>& append_arguments) {
+    auto pending = std::make_unique<Pending<Done>>(Pending<Done>{std::move(done)});
+    sd_bus_message* m = nullptr;
+    int r = sd_bus_message_new_method_call(bus_, &m, kDestination, kManagerPath, kManager, method);
+    std::unique_ptr<sd_bus_message, decltype(&sd_bus_message_unref)> owned(m, sd_bus_message_unref);
+    std::string error;
+    if (r < 0) error = errno_text(r);
+    else {
+        try {
+            append_arguments(m);
+            r = sd_bus_call_async(bus_, nullptr, m, reply == Reply::job ? on_job_reply : on_plain_reply,
+                                  pending.get(), 0);
+            if (r < 0) error = "not sent: " + errno_text(r);
+        } catch (const SupervisorError& e) {
+            error = e.what();
+        }
     }
+    if (error.empty()) {
+        pending.release(); // the reply callback owns it now
+        return;
+    }
+    error = std::string(method) + " " + unit + ": " + error;
+    if (auto log = spdlog::get("systemd")) log->debug("{}", error);
+    undelivered_.push_back([done = std::move(pending->done), error] { done(error, ""); });
 }
 
 void SystemdBus::snapshot(const std::string& unit_path, SnapshotDone done) {
@@ -370,15 +373,24 @@ void SystemdBus::snapshot(const std::string& unit_path, SnapshotDone done) {
         done("", live);
     };
     auto* call = new SnapshotCall{std::move(merge), {}, {}, 0};
+    int sent = 0;
     for (const char* interface : {"org.freedesktop.systemd1.Unit", "org.freedesktop.systemd1.Service"}) {
         int r = sd_bus_call_method_async(bus_, nullptr, kDestination, unit_path.c_str(),
                                          "org.freedesktop.DBus.Properties", "GetAll",
                                          on_properties_reply, call, "s", interface);
-        if (r < 0) {
-            // The first call may already own `call`; fail loudly instead of guessing.
-            throw SupervisorError("GetAll " + unit_path + ": " + errno_text(r));
+        if (r >= 0) {
+            ++sent;
+            continue;
         }
+        // An unsent half counts as answered, with its error: the half that was
+        // sent then completes the call; if none was, the next wait() does.
+        if (call->error.empty()) call->error = "GetAll " + unit_path + " " + interface + ": not sent: " + errno_text(r);
+        ++call->replies;
     }
+    if (sent > 0) return;
+    undelivered_.push_back([owned = std::shared_ptr<SnapshotCall>(call)] {
+        owned->done(owned->error, owned->snapshot);
+    });
 }
 
 std::string SystemdBus::unit_path(const std::string& unit_name) {
@@ -391,7 +403,14 @@ std::string SystemdBus::unit_path(const std::string& unit_name) {
 }
 
 bool SystemdBus::process_all() {
-    bool any = false;
+    bool any = !undelivered_.empty();
+    // Failures to send, answered as their replies would be: here, from wait().
+    while (!undelivered_.empty()) {
+        auto deliver = std::move(undelivered_.front());
+        undelivered_.erase(undelivered_.begin());
+        guarded(deliver);
+        if (callback_failure) std::rethrow_exception(std::exchange(callback_failure, nullptr));
+    }
     for (;;) {
         int r = sd_bus_process(bus_, nullptr);
         if (callback_failure) std::rethrow_exception(std::exchange(callback_failure, nullptr));

@@ -64,7 +64,13 @@ class SystemdBus {
     // sd-bus match callbacks point here; they live as long as the connection.
     std::unique_ptr<std::function<void(sd_bus_message*)>> properties_changed_, job_removed_;
     std::map<std::string, ServiceState> live_; // per unit path, merged from every signal and reply
+    // Calls that could not be sent, each delivering its error to its callback
+    // from the next wait().
+    std::vector<std::function<void()>> undelivered_;
     bool process_all(); // true when anything was dispatched
+    enum class Reply { job, plain }; // a job path ("o"), or nothing
+    void call(const char* method, const std::string& unit, Reply reply, Done done,
+              const std::function<void(sd_bus_message*)>& append_arguments);
 };
 
 } // namespace crashloop
