@@ -680,15 +680,17 @@ class RealRunner {
         logger()->debug("{}: {} ({})", unit_, to_string(cell.verdict), cell.evidence);
         recording_ends_ = false;
         // A daemon's own stop (Apache's graceful-stop) may take as long as the
-        // unit allows: systemd gives ExecStop= and the wait for the main
-        // process TimeoutStopSec=, then as long again after KillSignal= and
-        // again after SIGKILL. That, not the cell's deadline, bounds the clean-up.
+        // unit allows: systemd arms TimeoutStopSec= anew in each stop state it
+        // passes through (service.c: stop, stop-sigterm, stop-sigkill, then
+        // final-sigterm and final-sigkill for control processes left over).
+        // That, not the cell's deadline, bounds the clean-up.
+        constexpr int kStopStates = 5;
         const auto stop_timeout = settings_.timeout_stop.value_or(default_timeout_stop);
         const auto deadline =
             Clock::now() + (stop_timeout == infinite_time
                                 ? Clock::duration(options_.run.cell_deadline)
                                 : std::max<Clock::duration>(options_.run.cell_deadline,
-                                                            3 * stop_timeout + std::chrono::seconds(10)));
+                                                            kStopStates * stop_timeout + std::chrono::seconds(10)));
         std::optional<ServiceState> s = snapshot(deadline);
         if (s && !down(*s)) {
             const std::string result = run_job(

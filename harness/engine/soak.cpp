@@ -944,7 +944,8 @@ class Soak {
             // service_arm_timer() (src/core/service.c) adds the restart timer with accuracy 0,
             // which sd-event reads as its default of 250 ms (DEFAULT_ACCURACY_USEC): the spread
             // of the downtime is systemd's timer coalescing, not the fixture's start-up.
-            report_.notes.push_back(fmt::format(
+            if (who_ == "systemd")
+                report_.notes.push_back(fmt::format(
                 "systemd arms RestartSec= ({}) with sd-event's default 250 ms accuracy: a restart "
                 "comes {} to {} after the crash",
                 span_in_words(service_.restart_sec), span_in_words(service_.restart_sec),

@@ -12,76 +12,77 @@ namespace crashloop {
 
 namespace {
 
-double round1(double value) { return std::round(value * 10) / 10; }
+double round1(double value) {
+    return std::round(value * 10) / 10;
+}
 
-} // namespace
-
-std::string render_soak(const SoakReport& r, bool json) {
-    if (json) {
-        nlohmann::ordered_json j;
-        j["seed"] = r.seed;
-        j["reloads"] = r.reloads;
-        j["crashes"] = r.crashes;
-        j["restarts_observed"] = r.restarts_observed;
-        j["supervisor_restarts"] = r.supervisor_restarts;
-        j["unrecovered"] = r.unrecovered;
-        j["probes"] = r.probes;
-        j["probes_failed"] = r.probes_failed;
-        j["start_limit_hit"] = r.start_limit_hit;
-        nlohmann::ordered_json d;
-        for (const char* key : {"min", "median", "p99", "max"})
-            d[key] = nullptr;
-        if (r.downtime) {
-            d["min"] = round1(r.downtime->min);
-            d["median"] = round1(r.downtime->median);
-            d["p99"] = round1(r.downtime->p99);
-            d["max"] = round1(r.downtime->max);
-        }
-        j["downtime_ms"] = d;
-        j["reloads_per_s"] = round1(r.reloads_per_s);
-        j["replay"] = r.replay;
-        j["supervisor"] = {{"name", r.supervisor}, {"version", r.supervisor_version}};
-        j["not_applicable"] = r.not_applicable.empty() ? nlohmann::ordered_json()
-                                                       : nlohmann::ordered_json(r.not_applicable);
-        j["unit"] = r.unit;
-        j["restart"] = std::string(to_string(r.restart));
-        j["fault"] = r.fault;
-        j["crash_probability"] = r.crash_probability;
-        j["workers"] = r.workers;
-        j["reloads_planned"] = r.reloads_planned;
-        j["reloads_logged"] = r.reloads_logged;
-        j["predicted_crashes"] = r.predicted_crashes;
-        j["probe_failures"] = {{"refused", r.probes_refused},
-                               {"timed_out", r.probes_timed_out},
-                               {"bad", r.probes_bad}};
-        j["start_limit"] = r.start_limit;
-        j["wall_ms"] = r.wall.count();
-        j["final_state"] = r.final_state;
-        j["final_result"] = r.final_result;
-        j["ended_early"] = r.ended_early.empty() ? nlohmann::ordered_json()
-                                                 : nlohmann::ordered_json(r.ended_early);
-        auto crashes = nlohmann::ordered_json::array();
-        for (const auto& c : r.crash_list) {
-            nlohmann::ordered_json one;
-            one["k"] = c.k == UINT64_MAX ? nlohmann::ordered_json() : nlohmann::ordered_json(c.k);
-            one["incarnation"] = c.incarnation;
-            one["pid"] = c.pid;
-            one["what"] = c.what;
-            one["downtime_ms"] =
-                c.downtime_ms ? nlohmann::ordered_json(round1(*c.downtime_ms)) : nullptr;
-            one["next_pid"] = c.next_pid ? nlohmann::ordered_json(c.next_pid) : nullptr;
-            one["supervisor_saw"] = c.supervisor_saw;
-            crashes.push_back(one);
-        }
-        j["crash_list"] = crashes;
-        j["notes"] = r.notes;
-        j["warnings"] = r.warnings;
-        j["errors"] = r.errors;
-        if (r.verdict)
-            j["verdict"] = {{"as_promised", r.verdict->as_promised}, {"reason", r.verdict->reason}};
-        return j.dump(2) + "\n";
+// The JSON contract (README "crashloop soak").
+std::string soak_json(const SoakReport& r) {
+    nlohmann::ordered_json j;
+    j["seed"] = r.seed;
+    j["reloads"] = r.reloads;
+    j["crashes"] = r.crashes;
+    j["restarts_observed"] = r.restarts_observed;
+    j["supervisor_restarts"] = r.supervisor_restarts;
+    j["unrecovered"] = r.unrecovered;
+    j["probes"] = r.probes;
+    j["probes_failed"] = r.probes_failed;
+    j["start_limit_hit"] = r.start_limit_hit;
+    nlohmann::ordered_json d;
+    for (const char* key : {"min", "median", "p99", "max"})
+        d[key] = nullptr;
+    if (r.downtime) {
+        d["min"] = round1(r.downtime->min);
+        d["median"] = round1(r.downtime->median);
+        d["p99"] = round1(r.downtime->p99);
+        d["max"] = round1(r.downtime->max);
     }
+    j["downtime_ms"] = d;
+    j["reloads_per_s"] = round1(r.reloads_per_s);
+    j["replay"] = r.replay;
+    j["supervisor"] = {{"name", r.supervisor}, {"version", r.supervisor_version}};
+    j["not_applicable"] = r.not_applicable.empty() ? nlohmann::ordered_json()
+                                                   : nlohmann::ordered_json(r.not_applicable);
+    j["unit"] = r.unit;
+    j["restart"] = std::string(to_string(r.restart));
+    j["fault"] = r.fault;
+    j["crash_probability"] = r.crash_probability;
+    j["workers"] = r.workers;
+    j["reloads_planned"] = r.reloads_planned;
+    j["reloads_logged"] = r.reloads_logged;
+    j["predicted_crashes"] = r.predicted_crashes;
+    j["probe_failures"] = {
+        {"refused", r.probes_refused}, {"timed_out", r.probes_timed_out}, {"bad", r.probes_bad}};
+    j["start_limit"] = r.start_limit;
+    j["wall_ms"] = r.wall.count();
+    j["final_state"] = r.final_state;
+    j["final_result"] = r.final_result;
+    j["ended_early"] =
+        r.ended_early.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.ended_early);
+    auto crashes = nlohmann::ordered_json::array();
+    for (const auto& c : r.crash_list) {
+        nlohmann::ordered_json one;
+        one["k"] = c.k == UINT64_MAX ? nlohmann::ordered_json() : nlohmann::ordered_json(c.k);
+        one["incarnation"] = c.incarnation;
+        one["pid"] = c.pid;
+        one["what"] = c.what;
+        one["downtime_ms"] =
+            c.downtime_ms ? nlohmann::ordered_json(round1(*c.downtime_ms)) : nullptr;
+        one["next_pid"] = c.next_pid ? nlohmann::ordered_json(c.next_pid) : nullptr;
+        one["supervisor_saw"] = c.supervisor_saw;
+        crashes.push_back(one);
+    }
+    j["crash_list"] = crashes;
+    j["notes"] = r.notes;
+    j["warnings"] = r.warnings;
+    j["errors"] = r.errors;
+    if (r.verdict)
+        j["verdict"] = {{"as_promised", r.verdict->as_promised}, {"reason", r.verdict->reason}};
+    return j.dump(2) + "\n";
+}
 
+// The report a person reads: the run's settings, the accounting, then every crash.
+std::string soak_text(const SoakReport& r) {
     std::string out =
         fmt::format("crashloop soak: {} under Restart={}, reload crash {} ({}), seed {}\n", r.unit,
                     to_string(r.restart), probability_text(r.crash_probability), r.fault, r.seed);
@@ -99,9 +100,8 @@ std::string render_soak(const SoakReport& r, bool json) {
                      r.reloads_planned, r.reloads_logged, r.reloads_per_s, r.wall.count()));
     line("crashes", fmt::format("{} (the seed predicts {} over the reloads logged)", r.crashes,
                                 r.predicted_crashes));
-    line("restarts",
-         fmt::format("{} observed (fixture incarnations), {} counted by {} (NRestarts)",
-                     r.restarts_observed, r.supervisor_restarts, r.supervisor));
+    line("restarts", fmt::format("{} observed (fixture incarnations), {} counted by {} (NRestarts)",
+                                 r.restarts_observed, r.supervisor_restarts, r.supervisor));
     line("unrecovered", std::to_string(r.unrecovered));
     line("HTTP probes",
          fmt::format("{} sent, {} failed ({} refused, {} timed out, {} bad answer)", r.probes,
@@ -136,6 +136,12 @@ std::string render_soak(const SoakReport& r, bool json) {
         out += fmt::format("\n{} {}\n", r.verdict->as_promised ? "✓" : "✗", r.verdict->reason);
     out += "\nreplay: " + r.replay + "\n";
     return out;
+}
+
+} // namespace
+
+std::string render_soak(const SoakReport& r, bool json) {
+    return json ? soak_json(r) : soak_text(r);
 }
 
 } // namespace crashloop

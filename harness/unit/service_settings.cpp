@@ -287,7 +287,8 @@ std::vector<std::string> split_words(const Assignment& assignment, std::string_v
             }
         }
         if (quote != 0) refuse(assignment, std::string(what) + " with its quotes closed");
-        if (separators) separators->push_back(text.substr(start, end - start) == ";"); // "\\;" is a literal ';'
+        if (separators)
+            separators->push_back(text.substr(start, end - start) == ";"); // "\\;" is a literal ';'
         words.push_back(std::move(word));
         start = end;
     }
@@ -297,7 +298,7 @@ std::vector<std::string> split_words(const Assignment& assignment, std::string_v
 // The command lines of an ExecStart=, ExecReload= or ExecStop= (config_parse_exec()):
 // split at each lone ';', every program losing its prefixes.
 std::vector<std::vector<std::string>> split_commands(const Assignment& assignment,
-                                                    std::string_view key) {
+                                                     std::string_view key) {
     std::vector<bool> separators;
     std::vector<std::string> words = split_words(assignment, "a command line", &separators);
     std::vector<std::vector<std::string>> commands(1);
@@ -451,27 +452,29 @@ std::optional<microseconds> parse_timespan(std::string_view text) {
     return microseconds(static_cast<std::int64_t>(total));
 }
 
-ServiceSettings service_settings(const UnitFile& unit) {
-    ServiceSettings settings;
-    settings.unit_name = unit.name();
-    auto note = [&](const std::string& key, const Assignment& assignment) {
-        settings.sources[key] = where(assignment);
-    };
+namespace {
 
-    const std::vector<Assignment> exec_start = unit.list("Service", "ExecStart");
-    const std::optional<Assignment> bus_name = unit.last("Service", "BusName");
+void note(ServiceSettings& settings, const std::string& key, const Assignment& assignment) {
+    settings.sources[key] = where(assignment);
+}
+
+// Type=, or what systemd infers without one (service_add_extras()).
+void read_type(const UnitFile& unit, ServiceSettings& settings) {
+    const bool has_exec_start = !unit.list("Service", "ExecStart").empty();
     if (auto type = unit.last("Service", "Type")) {
         if (std::find(service_types.begin(), service_types.end(), type->value) ==
             service_types.end())
             refuse(*type, "a Type= of systemd 252 (" + joined(service_types) + ")");
         settings.type = type->value;
-        note("Type", *type);
-    } else if (bus_name) {
+        note(settings, "Type", *type);
+    } else if (unit.last("Service", "BusName")) {
         settings.type = "dbus"; // service_add_extras(): no Type= and a BusName= is dbus
-    } else if (exec_start.empty()) {
+    } else if (!has_exec_start) {
         settings.type = "oneshot"; // … and no ExecStart= either is oneshot
     }
+}
 
+void read_restart(const UnitFile& unit, ServiceSettings& settings) {
     if (auto restart = unit.last("Service", "Restart")) {
         auto value = parse_restart_value(restart->value);
         if (!value) {
@@ -482,14 +485,16 @@ ServiceSettings service_settings(const UnitFile& unit) {
             refuse(*restart, "a Restart= value (" + joined(names) + ")");
         }
         settings.restart = *value;
-        note("Restart", *restart);
+        note(settings, "Restart", *restart);
     }
 
     if (auto restart_sec = unit.last("Service", "RestartSec")) {
         settings.restart_sec = timespan(*restart_sec, "RestartSec");
-        note("RestartSec", *restart_sec);
+        note(settings, "RestartSec", *restart_sec);
     }
+}
 
+void read_timeouts(const UnitFile& unit, ServiceSettings& settings) {
     // TimeoutSec= writes both timeouts, so whichever of the three comes last wins.
     in_order(
         unit,
@@ -500,7 +505,7 @@ ServiceSettings service_settings(const UnitFile& unit) {
             auto set = [&](std::optional<microseconds>& target, const std::string& name) {
                 target = value;
                 if (value)
-                    note(name, entry.assignment);
+                    note(settings, name, entry.assignment);
                 else
                     settings.sources.erase(name);
             };
@@ -511,9 +516,11 @@ ServiceSettings service_settings(const UnitFile& unit) {
     if (auto watchdog = unit.last("Service", "WatchdogSec")) {
         const microseconds value = timespan(*watchdog, "WatchdogSec");
         if (value != microseconds::zero()) settings.watchdog = value; // 0 turns it off
-        note("WatchdogSec", *watchdog);
+        note(settings, "WatchdogSec", *watchdog);
     }
+}
 
+void read_start_limit(const UnitFile& unit, ServiceSettings& settings) {
     // The rate limit lives in [Unit]; [Service] StartLimitInterval= and
     // StartLimitBurst= are its older spellings, still read by systemd 252.
     in_order(unit,
@@ -527,7 +534,7 @@ ServiceSettings service_settings(const UnitFile& unit) {
                      return;
                  }
                  settings.start_limit_interval = timespan(entry.assignment, entry.key);
-                 note("StartLimitIntervalSec", entry.assignment);
+                 note(settings, "StartLimitIntervalSec", entry.assignment);
              });
     in_order(unit, {{"Unit", "StartLimitBurst"}, {"Service", "StartLimitBurst"}},
              [&](const UnitFile::Entry& entry) {
@@ -540,58 +547,73 @@ ServiceSettings service_settings(const UnitFile& unit) {
                  if (!burst || *burst > std::numeric_limits<unsigned>::max())
                      refuse(entry.assignment, "a number of starts in StartLimitBurst=");
                  settings.start_limit_burst = static_cast<unsigned>(*burst);
-                 note("StartLimitBurst", entry.assignment);
+                 note(settings, "StartLimitBurst", entry.assignment);
              });
+}
 
+void read_kill(const UnitFile& unit, ServiceSettings& settings) {
     if (auto kill_signal = unit.last("Service", "KillSignal")) {
         auto signo = parse_any_signal(kill_signal->value);
         if (!signo)
             refuse(*kill_signal, "a signal name such as SIGTERM or a number in KillSignal=");
         settings.kill_signal = *signo;
-        note("KillSignal", *kill_signal);
+        note(settings, "KillSignal", *kill_signal);
     }
 
     if (auto kill_mode = unit.last("Service", "KillMode")) {
         if (std::find(kill_modes.begin(), kill_modes.end(), kill_mode->value) == kill_modes.end())
             refuse(*kill_mode, "a KillMode= (" + joined(kill_modes) + ")");
         settings.kill_mode = kill_mode->value;
-        note("KillMode", *kill_mode);
+        note(settings, "KillMode", *kill_mode);
     }
+}
 
+// ExecStart=, ExecReload=, ExecStop= and PIDFile=.
+void read_commands(const UnitFile& unit, ServiceSettings& settings) {
     for (const Assignment& reload : unit.list("Service", "ExecReload"))
-        for (auto& command : split_commands(reload, "ExecReload")) settings.exec_reload.push_back(std::move(command));
+        for (auto& command : split_commands(reload, "ExecReload"))
+            settings.exec_reload.push_back(std::move(command));
     if (auto reload = unit.last("Service", "ExecReload")) {
         settings.has_exec_reload = true;
-        note("ExecReload", *reload);
+        note(settings, "ExecReload", *reload);
     }
     for (const Assignment& stop : unit.list("Service", "ExecStop"))
-        for (auto& command : split_commands(stop, "ExecStop")) settings.exec_stop.push_back(std::move(command));
-    const std::optional<Assignment> exec_stop = unit.last("Service", "ExecStop");
-    if (exec_stop) {
+        for (auto& command : split_commands(stop, "ExecStop"))
+            settings.exec_stop.push_back(std::move(command));
+    if (auto exec_stop = unit.last("Service", "ExecStop")) {
         settings.has_exec_stop = true;
-        note("ExecStop", *exec_stop);
+        note(settings, "ExecStop", *exec_stop);
     }
 
+    if (const auto exec_start = unit.list("Service", "ExecStart"); !exec_start.empty()) {
+        settings.exec_start = split_command(exec_start.front());
+        note(settings, "ExecStart", exec_start.front());
+    }
+    if (auto pid_file = unit.last("Service", "PIDFile")) {
+        settings.pid_file = pid_file->value;
+        note(settings, "PIDFile", *pid_file);
+    }
+}
+
+void read_environment(const UnitFile& unit, ServiceSettings& settings) {
     for (const Assignment& assignment : unit.list("Service", "Environment")) {
         add_environment(settings.environment, assignment);
-        note("Environment", assignment);
+        note(settings, "Environment", assignment);
     }
     for (const Assignment& assignment : unit.list("Service", "EnvironmentFile")) {
         ServiceSettings::EnvironmentFile file;
         file.may_be_missing = assignment.value.starts_with('-');
         file.path = assignment.value.substr(file.may_be_missing ? 1 : 0);
         if (file.path.empty() || file.path.front() != '/')
-            refuse(assignment, "an absolute path (with an optional leading '-') in EnvironmentFile=");
+            refuse(assignment,
+                   "an absolute path (with an optional leading '-') in EnvironmentFile=");
         file.source = where(assignment);
         settings.environment_files.push_back(std::move(file));
-        note("EnvironmentFile", assignment);
+        note(settings, "EnvironmentFile", assignment);
     }
+}
 
-    if (auto pid_file = unit.last("Service", "PIDFile")) {
-        settings.pid_file = pid_file->value;
-        note("PIDFile", *pid_file);
-    }
-
+void read_exit_status_rules(const UnitFile& unit, ServiceSettings& settings) {
     using StatusKey = std::pair<std::string_view, ExitStatusSet*>;
     for (auto [key, set] :
          {StatusKey{"SuccessExitStatus", &settings.rules.success_exit_status},
@@ -599,19 +621,18 @@ ServiceSettings service_settings(const UnitFile& unit) {
           StatusKey{"RestartForceExitStatus", &settings.rules.restart_force_exit_status}}) {
         for (const Assignment& assignment : unit.list("Service", key)) {
             add_exit_statuses(*set, assignment, key);
-            note(std::string(key), assignment);
+            note(settings, std::string(key), assignment);
         }
     }
+}
 
-    if (!exec_start.empty()) {
-        settings.exec_start = split_command(exec_start.front());
-        note("ExecStart", exec_start.front());
-    }
-
+void verify_loadable(const UnitFile& unit, const ServiceSettings& settings) {
     // What service_verify() refuses to load (src/core/service.c, systemd 252).
     const std::optional<Assignment> success_action = unit.last("Unit", "SuccessAction");
     const bool has_success_action = success_action && success_action->value != "none";
     const std::string& unit_path = unit.files().front();
+    const std::vector<Assignment> exec_start = unit.list("Service", "ExecStart");
+    const std::optional<Assignment> exec_stop = unit.last("Service", "ExecStop");
     if (exec_start.empty()) {
         if (settings.type != "oneshot")
             throw InputError(unit_path, 0,
@@ -633,10 +654,25 @@ ServiceSettings service_settings(const UnitFile& unit) {
         refuse(*unit.last("Service", "Restart"),
                "a Restart= other than always or on-success on a Type=oneshot service (systemd "
                "refuses it)");
-    if (settings.type == "dbus" && !bus_name)
+    if (settings.type == "dbus" && !unit.last("Service", "BusName"))
         refuse(*unit.last("Service", "Type"),
                "a BusName= with Type=dbus (systemd refuses the service without one)");
+}
 
+} // namespace
+
+ServiceSettings service_settings(const UnitFile& unit) {
+    ServiceSettings settings;
+    settings.unit_name = unit.name();
+    read_type(unit, settings);
+    read_restart(unit, settings);
+    read_timeouts(unit, settings);
+    read_start_limit(unit, settings);
+    read_kill(unit, settings);
+    read_commands(unit, settings);
+    read_environment(unit, settings);
+    read_exit_status_rules(unit, settings);
+    verify_loadable(unit, settings);
     return settings;
 }
 

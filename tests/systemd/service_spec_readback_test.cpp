@@ -430,15 +430,28 @@ TEST_P(Readback, systemd_holds_what_the_spec_asked) {
     spec.description = "crashloop readback " + c.id;
     spec.exec_start = {"/bin/sleep", "infinity"};
 
-    // The sent unit: started, and read as soon as systemd has made it (the reply).
+    // The sent unit: started, and read once systemd has begun to start it. Until its start job
+    // runs (service_start()), WatchdogUSec= reads infinity, and on a busy manager the job runs
+    // well after StartTransientUnit's reply. (A notify or forking unit running `sleep` never
+    // finishes starting; being under way is enough.)
     SystemdBus bus(systemd.bus_address());
+    bool under_way = false;
+    const std::string sent_path = SystemdBus::unit_path(sent);
+    bus.watch(
+        [&](const std::string& path, const ServiceState& live) {
+            if (path == sent_path && !live.active_state.empty() && live.active_state != "inactive")
+                under_way = true;
+        },
+        [](const std::string&, const std::string&, const std::string&) {});
     std::optional<std::string> refused;
     bus.start(spec, [&](const std::string& error, const std::string&) { refused = error; });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!refused && std::chrono::steady_clock::now() < deadline)
+    while ((!refused || (refused->empty() && !under_way)) &&
+           std::chrono::steady_clock::now() < deadline)
         bus.wait(deadline, -1);
     ASSERT_TRUE(refused.has_value()) << "no reply to StartTransientUnit " << sent;
     ASSERT_EQ(*refused, "") << "StartTransientUnit " << sent;
+    ASSERT_TRUE(under_way) << sent << " was not being started 20 s after StartTransientUnit";
 
     Reader read(systemd.bus_address());
     ASSERT_EQ(read.load(filed), "loaded ") << filed << ": systemd could not load the unit file";
