@@ -6,6 +6,7 @@
 // brings a new main pid, a plain kill leaves it down, graceful reloads keep the
 // main pid, and what needs the daemon's cooperation is n/a with its reason.
 #include <gtest/gtest.h>
+#include <spdlog/cfg/env.h>
 
 #include <algorithm>
 #include <iostream>
@@ -190,5 +191,6 @@ TEST_F(CheckReal, causes_needing_the_daemons_cooperation_are_not_applicable) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
+    spdlog::cfg::load_env_levels(); // SPDLOG_LEVEL=systemd=trace shows every job and change
     return RUN_ALL_TESTS();
 }
