@@ -25,6 +25,7 @@
 #include "private_systemd.hpp"
 #include "real_check.hpp"
 #include "registry.hpp"
+#include "temp_dir.hpp"
 #include "report.hpp"
 #include "restart_table.hpp"
 #include "soak.hpp"
@@ -34,26 +35,6 @@ namespace run_anywhere {
 
 namespace fs = std::filesystem;
 using namespace crashloop;
-
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "crashloop-anywhere-XXXXXX").string();
-        if (!mkdtemp(pattern.data()))
-            throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 // "supervisord", "systemctl:/…/planted-systemctl": as --supervisor takes it.
 inline std::unique_ptr<Supervisor> make(const std::string& spec) {

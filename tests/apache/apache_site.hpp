@@ -26,6 +26,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "fd.hpp"
+#include "temp_dir.hpp"
 #include "supervisor.hpp"
 
 namespace apache_site {
@@ -41,46 +43,9 @@ inline constexpr const char* kApachectl = "/usr/sbin/apachectl";
 inline constexpr const char* kModules = "/usr/lib/apache2/modules";
 inline constexpr const char* kUnit = "crashloop-apache2.service";
 
-// ---- small RAII helpers -----------------------------------------------------------------
+// ---- small helpers ----------------------------------------------------------------------
 
-class Fd {
-  public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
 
-  private:
-    int fd_;
-};
-
-// The test's own ServerRoot; removed with everything in it when the test ends.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "crashloop-apache-XXXXXX").string();
-        if (!mkdtemp(pattern.data()))
-            throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-        path_ = pattern;
-        // Apache's workers run as www-data and must reach the document root.
-        fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read |
-                                   fs::perms::group_exec | fs::perms::others_read |
-                                   fs::perms::others_exec);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 inline int remaining_ms(Clock::time_point deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());

@@ -126,7 +126,7 @@ class RealApache : public ::testing::Test {
             if (!fs::exists(needed))
                 GTEST_SKIP() << needed << " is missing: Debian's apache2 is not installed "
                              << "(apt-get install apache2; scripts/test installs it as root)";
-        dir_.emplace();
+        dir_.emplace("apache", /*others_may_enter=*/true);
         site_.emplace(dir_->path());
         systemd_ = std::make_unique<PrivateSystemd>(
             PrivateSystemd::Options{libexec_dir() / "crashloop-sandbox"});
@@ -264,7 +264,7 @@ class RealApache : public ::testing::Test {
 // `kill -s SIGABRT <MainPID>`: the crash of the story. Restart=on-failure brings a new
 // main pid that serves again.
 TEST_F(RealApache, sigabrt_restarts_with_a_new_main_pid) {
-    Fd old_main(static_cast<int>(syscall(SYS_pidfd_open, main_pid_, 0)));
+    Fd old_main = pidfd_of(main_pid_);
     ASSERT_GE(old_main.get(), 0) << "pidfd_open " << main_pid_ << ": " << std::strerror(errno);
     const auto killed = Clock::now();
     ASSERT_EQ(call([&](SystemdBus::Done done) { bus_->kill(kUnit, SIGABRT, std::move(done)); }),
@@ -307,7 +307,7 @@ TEST_F(RealApache, sigabrt_restarts_with_a_new_main_pid) {
 
 // A plain `kill <MainPID>` (SIGTERM): Apache shuts down cleanly; on-failure leaves it down.
 TEST_F(RealApache, plain_kill_stays_down) {
-    Fd old_main(static_cast<int>(syscall(SYS_pidfd_open, main_pid_, 0)));
+    Fd old_main = pidfd_of(main_pid_);
     ASSERT_GE(old_main.get(), 0) << "pidfd_open " << main_pid_ << ": " << std::strerror(errno);
     ASSERT_EQ(call([&](SystemdBus::Done done) { bus_->kill(kUnit, SIGTERM, std::move(done)); }),
               "");

@@ -43,7 +43,7 @@ class CheckReal : public ::testing::Test {
                            "(apt-get install apache2; scripts/test installs it as root)";
                 return;
             }
-        dir_ = new TempDir();
+        dir_ = new TempDir("apache", /*others_may_enter=*/true);
         site_ = new ApacheSite(dir_->path());
         const auto files = site_->write_units(dir_->path(), "on-failure");
 

@@ -1,5 +1,6 @@
 #pragma once
-// A fresh directory from mkdtemp(), removed with everything in it when the test ends.
+// A fresh directory from mkdtemp(), removed with everything in it when the test ends: one for
+// every test.
 #include <stdlib.h>
 
 #include <filesystem>
@@ -9,11 +10,18 @@
 
 class TempDir {
   public:
-    TempDir() {
+    // `what` names it (crashloop-WHAT-XXXXXX); others_may_enter lets a daemon that drops
+    // privileges (Apache's workers, as www-data) reach what is inside.
+    explicit TempDir(const std::string& what = "unit-test", bool others_may_enter = false) {
         std::string pattern =
-            (std::filesystem::temp_directory_path() / "crashloop-unit-test-XXXXXX").string();
+            (std::filesystem::temp_directory_path() / ("crashloop-" + what + "-XXXXXX")).string();
         if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
         path_ = pattern;
+        namespace fs = std::filesystem;
+        if (others_may_enter)
+            fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read |
+                                       fs::perms::group_exec | fs::perms::others_read |
+                                       fs::perms::others_exec);
     }
     ~TempDir() {
         std::error_code ec;
