@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -686,18 +687,31 @@ class RealRunner {
         // That, not the cell's deadline, bounds the clean-up.
         constexpr int kStopStates = 5;
         const auto stop_timeout = settings_.timeout_stop.value_or(default_timeout_stop);
-        const auto deadline =
+        auto deadline =
             Clock::now() + (stop_timeout == infinite_time
                                 ? Clock::duration(options_.run.cell_deadline)
                                 : std::max<Clock::duration>(options_.run.cell_deadline,
                                                             kStopStates * stop_timeout + std::chrono::seconds(10)));
+        const auto stop_began = Clock::now();
         std::optional<ServiceState> s = snapshot(deadline);
         if (s && !down(*s)) {
             const std::string result = run_job(
                 [&](Supervisor::Done done) { supervisor_.stop(unit_, std::move(done)); }, deadline);
-            if (result.empty())
-                throw SupervisorError("stopping " + unit_ +
-                                      ": no end of the stop job within the deadline");
+            if (result.empty()) {
+                // A daemon wedged in a signal handler (Apache's AH00060 handler logs, which
+                // is not async-signal-safe, and can hang a parent hit while still starting)
+                // may outlast every stop state: end its main process, say so, go on.
+                const std::string stuck = last_state_;
+                run_job([&](Supervisor::Done done) { supervisor_.kill(unit_, SIGKILL, std::move(done)); },
+                        Clock::now() + options_.run.cell_deadline);
+                cell.evidence += fmt::format(
+                    "; clean-up: the stop job had not ended after {} s ({} said {}), so SIGKILL "
+                    "went to the main pid",
+                    std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - stop_began).count(),
+                    who(), stuck);
+                logger()->warn("{}: {}", unit_, cell.evidence);
+                deadline = Clock::now() + options_.run.cell_deadline;
+            }
             s = wait_until([](const ServiceState& now) { return down(now); }, deadline);
         }
         if (!s)

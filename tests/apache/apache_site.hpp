@@ -32,6 +32,8 @@
 
 namespace apache_site {
 
+using crashloop::Fd;
+using crashloop::pidfd_of;
 using crashloop::RestartValue;
 using crashloop::ServiceSpec;
 namespace fs = std::filesystem;
