@@ -21,6 +21,7 @@
 
 #include "errors.hpp"
 #include "fd.hpp"
+#include "judge.hpp"
 #include "runner.hpp"
 #include "service_spec.hpp"
 #include "supervisor.hpp"
@@ -85,28 +86,6 @@ Incarnation incarnation(int number, uint32_t pid, long long started_ns, std::str
 
 std::string ms_text(long long ms) {
     return std::to_string(ms) + " ms";
-}
-
-std::string seen(const ServiceState& end) {
-    if (end.exec_main_code == CLD_EXITED)
-        return "exit code " + std::to_string(end.exec_main_status);
-    return "signal " + signal_name(end.exec_main_status);
-}
-
-// How systemd saw the main process end, as the table's outcome.
-Outcome outcome_of(const ServiceState& end) {
-    Outcome o;
-    if (end.result == "watchdog")
-        o.kind = Outcome::Kind::watchdog;
-    else if (end.result == "timeout")
-        o.kind = Outcome::Kind::timeout;
-    else if (end.exec_main_code == CLD_EXITED)
-        o.exit_code = end.exec_main_status;
-    else {
-        o.kind = Outcome::Kind::killed;
-        o.signal = end.exec_main_status;
-    }
-    return o;
 }
 
 // The signal a cause sends to the main pid from outside; 0 when it sends none.
@@ -544,7 +523,7 @@ class RealRunner {
                 o.exit_code = first_end_->exec_main_status;
             else
                 o.signal = first_end_->exec_main_status;
-            first.last_event = "ended: " + seen(*first_end_);
+            first.last_event = "ended: " + end_in_words(*first_end_);
         }
         o.incarnations.push_back(first);
         for (size_t i = 1; i < main_pids_.size(); ++i)
@@ -563,7 +542,7 @@ class RealRunner {
                                     ms_text((*death_ns_ - sent_ns) / 1000000));
         if (first_end_)
             evidence +=
-                "; " + who() + " saw " + seen(*first_end_) + ", Result=" + first_end_->result;
+                "; " + who() + " saw " + end_in_words(*first_end_) + ", Result=" + first_end_->result;
         std::string pids = "main pids";
         for (size_t i = 0; i < main_pids_.size(); ++i)
             pids += (i ? "→" : " ") + std::to_string(main_pids_[i].first);
@@ -588,11 +567,11 @@ class RealRunner {
             return void(fail_cell(cell, who() + "'s view of how main pid " + std::to_string(pid) +
                                             " ended was gone before it could be read"));
         }
-        if (o.restarts != o.supervisor_restarts) {
+        if (auto mismatch = restart_count_mismatch(
+                o.restarts, o.supervisor_restarts, /*start_limit_refused_one=*/false, who(),
+                fmt::format("{} distinct main pid(s) after {}", main_pids_.size(), pid))) {
             cell.verdict = Verdict::error;
-            cell.reason = fmt::format(
-                "{} distinct main pid(s) after {} mean {} restart(s), {}'s NRestarts={}",
-                main_pids_.size(), pid, o.restarts, who(), o.supervisor_restarts);
+            cell.reason = *mismatch;
             return;
         }
         const KnownDeviation* known = expectations_.find(cell.cause, settings_.restart);
@@ -603,13 +582,13 @@ class RealRunner {
             cell.reason = unexpected_pass_reason(*known);
         else if (cell.verdict == Verdict::fail)
             cell.reason = std::string("the manual says ") +
-                          (first_end_ ? seen(*first_end_) : std::string("a stop")) +
+                          (first_end_ ? end_in_words(*first_end_) : std::string("a stop")) +
                           (cell.expected_restarted ? " restarts" : " stays down") + ", " + who() +
                           " " + (restarted ? "restarted it" : "left it down");
         if (first_end_ && cause.outcome.kind == Outcome::Kind::killed &&
             outcome_of(*first_end_) != cause.outcome)
             handled_ = "the daemon handled " + signal_name(cause.outcome.signal) +
-                       " and ended by " + seen(*first_end_) + ": ";
+                       " and ended by " + end_in_words(*first_end_) + ": ";
     }
 
     // N graceful reloads (ReloadUnit → ExecReload=): each job must succeed and the main pid stay.

@@ -11,6 +11,7 @@
 
 #include "errors.hpp"
 #include "event_log.hpp"
+#include "judge.hpp"
 #include "service_settings.hpp"
 #include "service_spec.hpp"
 #include "supervisor.hpp"
@@ -467,11 +468,11 @@ class Runner {
         switch (planned.kind) {
         case Outcome::Kind::exited:
             if (end.exec_main_code != CLD_EXITED || end.exec_main_status != planned.exit_code)
-                return "planned " + describe(planned) + ", " + supervisor_.name() + " saw " + seen(end);
+                return "planned " + describe(planned) + ", " + supervisor_.name() + " saw " + end_in_words(end);
             return "";
         case Outcome::Kind::killed:
             if (end.exec_main_code == CLD_EXITED || end.exec_main_status != planned.signal)
-                return "planned " + describe(planned) + ", " + supervisor_.name() + " saw " + seen(end);
+                return "planned " + describe(planned) + ", " + supervisor_.name() + " saw " + end_in_words(end);
             return "";
         case Outcome::Kind::timeout:
             return end.result == "timeout" ? "" : "planned a timeout, " + supervisor_.name() + "'s Result=" + end.result;
@@ -485,11 +486,6 @@ class Runner {
 
     static std::string last_said(const Cell& cell) {
         return cell.last_words.empty() ? cell.last_state : cell.last_state + " (" + cell.last_words + ")";
-    }
-
-    static std::string seen(const ServiceState& end) {
-        if (end.exec_main_code == CLD_EXITED) return "exit code " + std::to_string(end.exec_main_status);
-        return "signal " + signal_name(end.exec_main_status);
     }
 
     void finish_observed(Cell& cell, const ServiceState& s, const std::vector<FixtureEvent>& events,
@@ -519,10 +515,11 @@ class Runner {
         cell.result.evidence = evidence(cell); // says so when the start limit was hit
 
         const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
-        if (o.restarts != o.supervisor_restarts && !o.start_limit_hit) {
+        if (auto mismatch = restart_count_mismatch(o.restarts, o.supervisor_restarts,
+                                                    o.start_limit_hit, supervisor_.name(),
+                                                    "the fixture")) {
             cell.result.verdict = Verdict::error;
-            cell.result.reason = "the fixture counted " + std::to_string(o.restarts) +
-                                 " restart(s), " + supervisor_.name() + "'s NRestarts=" + std::to_string(o.supervisor_restarts);
+            cell.result.reason = *mismatch;
         } else if (restarted && !cell.first_end && first_end_checked(*cell.cause) &&
                    supervisor_.records_every_end()) {
             // Without it nothing says the fixture ended as planned: never a silent pass.
@@ -561,7 +558,7 @@ class Runner {
             text += (i ? "→" : " ") + std::to_string(o.incarnations[i].pid);
         if (!o.incarnations.empty()) text += "; incarnation 1: " + o.incarnations[0].last_event;
         if (cell.first_end)
-            text += "; " + supervisor_.name() + " saw " + seen(*cell.first_end) + ", Result=" + cell.first_end->result;
+            text += "; " + supervisor_.name() + " saw " + end_in_words(*cell.first_end) + ", Result=" + cell.first_end->result;
         else if (o.restarted)
             text += "; " + supervisor_.name() + "'s view of the first end was gone before it could be read";
         if (cell.cause->trigger != Trigger::none)

@@ -26,6 +26,7 @@
 // crash schedule with the very function the fixture draws it with.
 #include "errors.hpp"
 #include "event_log.hpp"
+#include "judge.hpp"
 #include "exit_cause.hpp"
 #include "expectations.hpp"
 #include "reload_chance.hpp"
@@ -707,10 +708,7 @@ class Soak {
                 SoakCrash& crash = report_.crash_list[index];
                 if (crash.supervisor_saw.empty() &&
                     (long long)(live.exec_main_exit_us) * 1000 >= crash.at_ns)
-                    crash.supervisor_saw = (live.exec_main_code == CLD_EXITED
-                                             ? "exit code " + std::to_string(live.exec_main_status)
-                                             : "signal " + signal_name(live.exec_main_status)) +
-                                        ", Result=" + live.result;
+                    crash.supervisor_saw = end_in_words(live) + ", Result=" + live.result;
             }
         snapshot_wanted_ = true;
     }
@@ -920,13 +918,10 @@ class Soak {
         for (const auto& [job, result] : removed_)
             if (result == "failed" && !our_jobs_.contains(job)) report_.start_limit_hit = true;
         if (report_.final_result == "start-limit-hit") report_.start_limit_hit = true;
-        // NRestarts also counts the restart the start limit refused; nothing ran for it.
-        const bool refused_one =
-            report_.start_limit_hit && report_.supervisor_restarts == report_.restarts_observed + 1;
-        if (report_.supervisor_restarts != report_.restarts_observed && !refused_one)
-            report_.errors.push_back(
-                fmt::format("the fixture counted {} restart(s), {}'s NRestarts={}",
-                            report_.restarts_observed, who_, report_.supervisor_restarts));
+        if (auto mismatch = restart_count_mismatch(report_.restarts_observed,
+                                                   report_.supervisor_restarts,
+                                                   report_.start_limit_hit, who_, "the fixture"))
+            report_.errors.push_back(*mismatch);
 
         std::vector<double> downtimes;
         for (const auto& crash : report_.crash_list)
