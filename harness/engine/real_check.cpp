@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "errors.hpp"
 #include "fd.hpp"
@@ -411,7 +412,46 @@ class RealRunner {
         main_pids_.clear();
         note_main_pid(s->main_pid);
         watch_pid(std::move(pidfd));
+        if (!wait_for_exec(s->main_pid, deadline))
+            return fail_cell(cell, fmt::format("main pid {} still ran {}'s own program (it never "
+                                               "exec'd the daemon) at the deadline",
+                                               s->main_pid, who()));
         return true;
+    }
+
+    // A supervisor may name the main pid as soon as it has forked it (supervisord with
+    // startsecs=0, systemd for Type=simple). Until the child execs the daemon it runs the
+    // supervisor's code with the supervisor's signal handlers, and a signal sent then is lost
+    // (measured: supervisord's forked child caught SIGTERM and the daemon lived on). Nothing
+    // announces an exec, so /proc is read again at each of the supervisor's events or every
+    // few milliseconds, until the program differs from its parent's or the deadline.
+    bool wait_for_exec(uint32_t pid, Clock::time_point deadline) {
+        constexpr auto kExecPoll = std::chrono::milliseconds(5);
+        for (;;) {
+            if (death_ns_ || has_exec(pid)) return true;
+            if (Clock::now() >= deadline) return false;
+            pump(std::min(deadline, Clock::now() + kExecPoll));
+        }
+    }
+
+    // Does `pid` run another program than its parent (the supervisor that forked it)?
+    // A process gone, or unreadable, is not waited for.
+    static bool has_exec(uint32_t pid) {
+        std::error_code error;
+        const auto proc = std::filesystem::path("/proc") / std::to_string(pid);
+        const auto exe = std::filesystem::read_symlink(proc / "exe", error);
+        if (error) return true;
+        std::ifstream stat(proc / "stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        const auto paren = text.rfind(')');
+        if (paren == std::string::npos) return true;
+        std::istringstream fields(text.substr(paren + 1));
+        std::string state;
+        uint32_t parent = 0;
+        if (!(fields >> state >> parent) || parent == 0) return true;
+        const auto parent_exe = std::filesystem::read_symlink(
+            std::filesystem::path("/proc") / std::to_string(parent) / "exe", error);
+        return error || exe != parent_exe;
     }
 
     bool fail_cell(CellResult& cell, const std::string& reason) {
