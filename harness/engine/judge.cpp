@@ -7,7 +7,8 @@
 namespace crashloop {
 
 std::string end_in_words(const ServiceState& end) {
-    if (end.exec_main_code == CLD_EXITED) return "exit code " + std::to_string(end.exec_main_status);
+    if (end.exec_main_code == CLD_EXITED)
+        return "exit code " + std::to_string(end.exec_main_status);
     return "signal " + signal_name(end.exec_main_status);
 }
 

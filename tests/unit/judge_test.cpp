@@ -25,7 +25,8 @@ TEST(Judge, an_end_in_the_supervisors_words) {
 }
 
 TEST(Judge, an_end_as_a_row_of_table_2) {
-    EXPECT_EQ(outcome_of(ended(CLD_EXITED, 3, "exit-code")), (Outcome{Outcome::Kind::exited, 3, 0}));
+    EXPECT_EQ(outcome_of(ended(CLD_EXITED, 3, "exit-code")),
+              (Outcome{Outcome::Kind::exited, 3, 0}));
     EXPECT_EQ(outcome_of(ended(CLD_DUMPED, SIGSEGV, "core-dump")),
               (Outcome{Outcome::Kind::killed, 0, SIGSEGV}));
     // The supervisor's Result= names a timeout or a watchdog, whatever signal ended it.
