@@ -28,4 +28,10 @@ class SupervisorError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Ctrl-C (or SIGTERM) reached the run: nothing is reported.
+class Interrupted : public std::runtime_error {
+  public:
+    Interrupted() : std::runtime_error("interrupted") {}
+};
+
 } // namespace crashloop

@@ -37,4 +37,17 @@ std::optional<std::string> restart_count_mismatch(int observed, int supervisor_r
                        supervisor, supervisor_restarts);
 }
 
+void judge_restart(CellResult& cell, bool restarted, const KnownDeviation* known,
+                   const std::string& supervisor, const std::string& what_ended) {
+    cell.verdict = judge(cell.expected_restarted, restarted, known);
+    if (cell.verdict == Verdict::known_deviation)
+        cell.reason = known->reason;
+    else if (cell.verdict == Verdict::unexpected_pass)
+        cell.reason = unexpected_pass_reason(*known);
+    else if (cell.verdict == Verdict::fail)
+        cell.reason = fmt::format("the manual says {} {}, {} {}", what_ended,
+                                  cell.expected_restarted ? "restarts" : "stays down", supervisor,
+                                  restarted ? "restarted it" : "left it down");
+}
+
 } // namespace crashloop

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "cell_result.hpp"
+#include "expectations.hpp"
 #include "restart_table.hpp"
 #include "supervisor.hpp"
 
@@ -23,5 +25,11 @@ std::optional<std::string> restart_count_mismatch(int observed, int supervisor_r
                                                   bool start_limit_refused_one,
                                                   const std::string& supervisor,
                                                   const std::string& counted_from);
+
+// The verdict once the restart question is answered: pass, fail, known deviation or unexpected
+// pass, each with its reason. `what_ended` names the end the manual's row is read for ("it",
+// "signal SIGTERM", "a stop").
+void judge_restart(CellResult& cell, bool restarted, const KnownDeviation* known,
+                   const std::string& supervisor, const std::string& what_ended);
 
 } // namespace crashloop

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +24,8 @@
 #include "judge.hpp"
 #include "runner.hpp"
 #include "service_spec.hpp"
+#include "session.hpp"
+#include "subject.hpp"
 #include "supervisor.hpp"
 #include "unit_file.hpp"
 
@@ -32,19 +33,11 @@ namespace crashloop {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // How long a daemon that catches a signal gets to die of it before it is
 // judged to have handled it and lived on (see run_signal()).
 constexpr std::chrono::seconds kCaughtSignalWindow{3};
 
 std::shared_ptr<spdlog::logger> logger() { return crashloop::logger("harness"); }
-
-long long monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 bool readable(int fd) {
     pollfd p{fd, POLLIN, 0};
@@ -141,31 +134,17 @@ std::string command_text(const std::vector<std::string>& argv) {
 
 // One transient service at a time on the supervisor, and every wait on an
 // event with a deadline: systemd's signals and replies, a pidfd, the interrupt.
+// One service at a time on the supervisor, driven through the engine's Session: every wait
+// is on an event with a deadline (the supervisor's word, a pidfd, the interrupt).
 class RealRunner {
   public:
-    RealRunner(Supervisor& supervisor, const RestartTable& table, const Expectations& expectations,
+    RealRunner(Session& session, const RestartTable& table, const Expectations& expectations,
                const ServiceSettings& settings, const CheckOptions& options)
-        : supervisor_(supervisor), table_(table), expectations_(expectations), settings_(settings),
-          options_(options), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
-        if (epoll_.get() < 0)
-            throw SupervisorError(std::string("epoll_create1: ") + std::strerror(errno));
-        if (options_.run.interrupt_fd >= 0) add_to_epoll(options_.run.interrupt_fd);
-    }
-    ~RealRunner() { *alive_ = false; }
-
-    void watch() {
-        auto alive = alive_;
-        supervisor_.watch(
-            [this, alive](const std::string& unit, const ServiceState& live) {
-                if (*alive) on_change(unit, live);
-            },
-            [this, alive](const std::string& job, const std::string&, const std::string& result) {
-                if (*alive) jobs_[job] = result;
-            });
-    }
+        : session_(session), table_(table), expectations_(expectations), settings_(settings),
+          options_(options) {}
 
     std::string unit_name(const std::string& id) const {
-        return supervisor_.service_prefix() + "real-" + id + ".service";
+        return session_.supervisor().service_prefix() + "real-" + id + ".service";
     }
 
     CellResult run_cause(const ExitCause& cause) {
@@ -197,7 +176,7 @@ class RealRunner {
     // Why the supervisor cannot run this cause on the unit at all (its driver decides), if so.
     std::optional<std::string> cannot_express(const ExitCause& cause) {
         unit_ = unit_name(cause.id);
-        return supervisor_.cannot_express(service_spec(cause.id), cause);
+        return session_.supervisor().cannot_express(service_spec(cause.id), cause);
     }
 
     std::string answer_of(const CellResult& cell) const {
@@ -206,156 +185,35 @@ class RealRunner {
     }
 
   private:
-    Supervisor& supervisor_;
+    Session& session_;
     const RestartTable& table_;
     const Expectations& expectations_;
     const ServiceSettings& settings_;
     const CheckOptions& options_;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-    Fd epoll_;
 
     // The cell in progress.
     std::string unit_;
-    long changes_ = 0;
-    std::map<std::string, std::string> jobs_; // job → result, as JobRemoved said
-    bool recording_ends_ = false;
-    std::optional<ServiceState> first_end_; // how P1 ended, as systemd's signals said
-    std::vector<std::pair<uint32_t, long long>> main_pids_; // distinct, with when first seen
-    Fd watched_;                                            // the pidfd being waited on, if any
-    std::optional<long long> death_ns_;                     // when it turned readable
-    std::string last_state_ = "not started";
+    ServiceWatch* watch_ = nullptr;
+    size_t ends_before_ = 0; // the supervisor's record of the ends before the trigger
     std::map<std::string, std::string> answers_; // cause id → plain words
     std::string handled_; // "the daemon handled SIGTERM and ended by exit code 0: "
 
-    std::string who() const { return supervisor_.name(); } // for every message and evidence
+    const std::string& who() const { return session_.who(); }
+    Supervisor& supervisor() { return session_.supervisor(); }
+    const std::string& last_state() const { return watch_->last_state; }
 
-    void add_to_epoll(int fd) {
-        epoll_event event{};
-        event.events = EPOLLIN;
-        event.data.fd = fd;
-        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
-            throw SupervisorError(std::string("epoll_ctl: ") + std::strerror(errno));
+    // How P1 ended, as the supervisor said after the trigger.
+    const ServiceState* first_end() const {
+        return watch_->ends.size() > ends_before_ ? &watch_->ends[ends_before_] : nullptr;
     }
-
-    void on_change(const std::string& unit, const ServiceState& live) {
-        if (unit != unit_) return;
-        ++changes_;
-        last_state_ = live.state();
-        note_main_pid(live.main_pid);
-        // systemd forgets how a main process ended once the next one runs; the
-        // signal that announced the end carries it.
-        if (recording_ends_ && !first_end_ && live.exec_main_code != 0) first_end_ = live;
-    }
-
-    void note_main_pid(uint32_t pid) {
-        if (pid == 0) return;
-        for (const auto& [known, when] : main_pids_)
-            if (known == pid) return;
-        main_pids_.emplace_back(pid, monotonic_ns());
-    }
-
-    // Dispatches, or sleeps until systemd says something, the watched pidfd
-    // turns readable or the deadline; false once the deadline has passed.
-    bool pump(Clock::time_point deadline) {
-        if (Clock::now() >= deadline) return false;
-        if (supervisor_.wait(deadline, epoll_.get())) {
-            if (options_.run.interrupt_fd >= 0 && readable(options_.run.interrupt_fd))
-                throw Interrupted();
-            if (watched_.get() >= 0 && readable(watched_.get())) {
-                death_ns_ = monotonic_ns();
-                epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, watched_.get(), nullptr);
-                watched_ = Fd();
-            }
-        }
-        return true;
-    }
-
-    void watch_pid(Fd pidfd) {
-        if (watched_.get() >= 0) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, watched_.get(), nullptr);
-        watched_ = std::move(pidfd);
-        death_ns_.reset();
-        if (watched_.get() < 0) return;
-        if (readable(watched_.get())) {
-            death_ns_ = monotonic_ns();
-            watched_ = Fd();
-            return;
-        }
-        add_to_epoll(watched_.get());
-    }
-
-    // A method that may queue a job; waits for the job's end. Returns its result
-    // ("done", "failed" …), "refused: …", or "" at the deadline.
-    std::string run_job(const std::function<void(Supervisor::Done)>& call,
-                        Clock::time_point deadline) {
-        // Owned by the callback too: a reply that comes after we gave up lands here, not on a dead frame.
-        struct Reply {
-            std::optional<std::string> error, job;
-        };
-        auto reply = std::make_shared<Reply>();
-        call([reply](const std::string& e, const std::string& j) {
-            reply->error = e;
-            reply->job = j;
-        });
-        for (;;) {
-            if (reply->error && !reply->error->empty()) return "refused: " + *reply->error;
-            if (reply->job && reply->job->empty()) return "done"; // no job: the method was the whole of it
-            if (reply->job) {
-                auto it = jobs_.find(*reply->job);
-                if (it != jobs_.end()) return it->second;
-            }
-            if (!pump(deadline)) return "";
-        }
-    }
-
-    // The unit's properties as of now: the reply follows every change systemd made before it.
-    std::optional<ServiceState> snapshot(Clock::time_point deadline) {
-        // Owned by the callback too: a reply that comes after we gave up lands here, not on a dead frame.
-        struct Reply {
-            std::optional<ServiceState> state;
-            std::string error;
-        };
-        auto reply = std::make_shared<Reply>();
-        supervisor_.state(unit_, [reply](const std::string& e, const ServiceState& s) {
-            reply->error = e;
-            reply->state = s;
-        });
-        while (!reply->state)
-            if (!pump(deadline)) return std::nullopt;
-        if (!reply->error.empty()) throw SupervisorError("reading " + unit_ + ": " + reply->error);
-        last_state_ = reply->state->state();
-        note_main_pid(reply->state->main_pid);
-        return reply->state;
-    }
-
-    // Reads, and if `settled` does not hold yet, sleeps until the unit changes
-    // (or the watched pid dies) and reads again. nullopt at the deadline.
-    template <typename Settled>
-    std::optional<ServiceState> wait_until(Settled settled, Clock::time_point deadline) {
-        for (;;) {
-            const long seen_changes = changes_;
-            const bool had_death = death_ns_.has_value();
-            auto s = snapshot(deadline);
-            if (!s) return std::nullopt;
-            if (settled(*s)) return s;
-            while (changes_ == seen_changes && death_ns_.has_value() == had_death)
-                if (!pump(deadline)) return std::nullopt;
-        }
-    }
-
-    static bool down(const ServiceState& s) {
-        return (s.active_state == "inactive" || s.active_state == "failed") && s.job_id == 0;
-    }
+    uint32_t p1() const { return watch_->first_pid(); }
+    std::optional<long long> death_ns() const { return session_.died(p1()); }
 
     void begin_cell(const std::string& id) {
         unit_ = unit_name(id);
-        changes_ = 0;
-        jobs_.clear();
-        recording_ends_ = false;
-        first_end_.reset();
-        main_pids_.clear();
-        watch_pid(Fd());
-        death_ns_.reset();
-        last_state_ = "not started";
+        watch_ = &session_.follow(unit_);
+        session_.forget_pids();
+        ends_before_ = 0;
         handled_.clear();
     }
 
@@ -367,11 +225,9 @@ class RealRunner {
         return cell;
     }
 
-    // The unit as it is (service_spec_of), its own commands included, and its
-    // EnvironmentFile= read anew at each start as systemd would.
+    // The unit as it is: the real daemon as the subject (subject.hpp).
     ServiceSpec service_spec(const std::string& what) const {
-        ServiceSpec s = service_spec_of(settings_);
-        add_environment_files(s, settings_);
+        ServiceSpec s = real_daemon(settings_);
         s.name = unit_;
         s.description = "crashloop check --real " + settings_.unit_name + ": " + what;
         return s;
@@ -380,38 +236,40 @@ class RealRunner {
     // Starts the daemon and waits until it runs with a main pid; false (and an
     // error verdict) when it does not.
     bool start_daemon(CellResult& cell, Clock::time_point deadline) {
-        const std::string result = run_job(
+        const std::string result = session_.run_job(
+            unit_,
             [&](Supervisor::Done done) {
-                supervisor_.start(service_spec(cell.cause), std::move(done));
+                supervisor().start(service_spec(cell.cause), std::move(done));
             },
             deadline);
         if (result != "done") {
-            auto s = snapshot(deadline);
+            auto s = session_.read(unit_, deadline);
             return fail_cell(cell,
                              "the daemon did not start: start job " +
                                  (result.empty() ? "unfinished at the deadline" : result) +
                                  (s ? " (" + s->state() + ", Result=" + s->result + ")" : ""));
         }
-        auto s = wait_until(
+        auto s = session_.read_until(
+            unit_,
             [](const ServiceState& now) {
                 return now.state() == "active/running" && now.job_id == 0;
             },
             deadline);
         if (!s)
             return fail_cell(cell, "the daemon never became active/running: " + who() +
-                                       " last said " + last_state_);
+                                       " last said " + last_state());
         if (s->main_pid == 0)
             return fail_cell(
                 cell, who() +
                           " knows no main pid for the daemon (a Type=forking unit without PIDFile= "
                           "whose daemon it could not guess)");
-        Fd pidfd = pidfd_of(s->main_pid);
-        if (pidfd.get() < 0)
-            return fail_cell(cell,
-                             fmt::format("pidfd_open({}): {}", s->main_pid, std::strerror(errno)));
-        main_pids_.clear();
-        note_main_pid(s->main_pid);
-        watch_pid(std::move(pidfd));
+        // P1 is the daemon that runs now, not a launcher seen during the start.
+        watch_->main_pids = {{s->main_pid, monotonic_ns()}};
+        ends_before_ = watch_->ends.size();
+        if (!session_.watch_pid(s->main_pid))
+            return fail_cell(cell, fmt::format("main pid {} was gone before it could be watched "
+                                               "(pidfd_open: {})",
+                                               s->main_pid, std::strerror(errno)));
         if (!wait_for_exec(s->main_pid, deadline))
             return fail_cell(cell, fmt::format("main pid {} still ran {}'s own program (it never "
                                                "exec'd the daemon) at the deadline",
@@ -428,9 +286,9 @@ class RealRunner {
     bool wait_for_exec(uint32_t pid, Clock::time_point deadline) {
         constexpr auto kExecPoll = std::chrono::milliseconds(5);
         for (;;) {
-            if (death_ns_ || has_exec(pid)) return true;
+            if (session_.died(pid) || has_exec(pid)) return true;
             if (Clock::now() >= deadline) return false;
-            pump(std::min(deadline, Clock::now() + kExecPoll));
+            session_.wait(std::min(deadline, Clock::now() + kExecPoll));
         }
     }
 
@@ -457,12 +315,10 @@ class RealRunner {
     bool fail_cell(CellResult& cell, const std::string& reason) {
         cell.verdict = Verdict::error;
         cell.reason = reason;
-        cell.observed.final_state = last_state_;
-        if (cell.evidence.empty()) cell.evidence = who() + " last said " + last_state_;
+        cell.observed.final_state = last_state();
+        if (cell.evidence.empty()) cell.evidence = who() + " last said " + last_state();
         return false;
     }
-
-    uint32_t p1() const { return main_pids_.empty() ? 0 : main_pids_.front().first; }
 
     // `kill -s SIG <MainPID>` from outside, then: a new main pid, or down for good.
     void run_signal(CellResult& cell, const ExitCause& cause, int signo,
@@ -479,21 +335,20 @@ class RealRunner {
             return;
         }
         const long long sent_ns = monotonic_ns();
-        recording_ends_ = true;
-        if (syscall(SYS_pidfd_send_signal, watched_.get(), signo, nullptr, 0) != 0)
+        ends_before_ = watch_->ends.size();
+        if (syscall(SYS_pidfd_send_signal, session_.pidfd(pid), signo, nullptr, 0) != 0)
             return void(fail_cell(cell, fmt::format("pidfd_send_signal({}, {}): {}", pid,
                                                     signal_name(signo), std::strerror(errno))));
         // A daemon that catches the signal may live on (Apache restarts in place
         // on SIGHUP), and nothing announces that: past kCaughtSignalWindow it is
         // judged to have survived, which is n/a, never a pass or a fail.
         const auto death_deadline = d.caught ? std::min(deadline, Clock::now() + kCaughtSignalWindow) : deadline;
-        while (!death_ns_)
-            if (!pump(death_deadline)) break;
-        if (!death_ns_) {
-            auto s = snapshot(Clock::now() + std::chrono::seconds(5));
+        session_.wait_until([&] { return death_ns().has_value(); }, death_deadline);
+        if (!death_ns()) {
+            auto s = session_.read(unit_, Clock::now() + std::chrono::seconds(5));
             if (d.caught && s && s->state() == "active/running" && s->main_pid == pid) {
                 // The daemon handled the signal itself and lives on (Apache restarts
-                // in place on SIGHUP): there was no death for systemd to judge.
+                // in place on SIGHUP): there was no death for the supervisor to judge.
                 cell.verdict = Verdict::not_applicable;
                 cell.reason = fmt::format(
                     "the daemon catches {} and survived it: main pid {} still running {} "
@@ -508,18 +363,19 @@ class RealRunner {
             return void(
                 fail_cell(cell, fmt::format("main pid {} still alive {} after {}; {} says {}", pid,
                                             ms_text(options_.run.cell_deadline.count()),
-                                            signal_name(signo), who(), last_state_)));
+                                            signal_name(signo), who(), last_state())));
         }
         observe_end(cell, cause, sent + (d.caught ? " (the daemon catches it)" : ""), sent_ns,
                     deadline);
     }
 
-    // systemd's own stop: never a restart, whatever Restart= says.
+    // The supervisor's own stop: never a restart, whatever Restart= says.
     void run_stop(CellResult& cell, Clock::time_point deadline) {
-        recording_ends_ = true;
+        ends_before_ = watch_->ends.size();
         const long long sent_ns = monotonic_ns();
-        const std::string result = run_job(
-            [&](Supervisor::Done done) { supervisor_.stop(unit_, std::move(done)); }, deadline);
+        const std::string result = session_.run_job(
+            unit_, [&](Supervisor::Done done) { supervisor().stop(unit_, std::move(done)); },
+            deadline);
         if (result.empty())
             return void(fail_cell(cell, "the stop job did not finish before the deadline"));
         ExitCause stop;
@@ -529,7 +385,7 @@ class RealRunner {
         observe_end(cell, stop, who() + "'s own stop, job " + result, sent_ns, deadline);
     }
 
-    // After P1 died (or was stopped): the verdict from what systemd settled on.
+    // After P1 died (or was stopped): the verdict from what the supervisor settled on.
     void observe_end(CellResult& cell, const ExitCause& cause, const std::string& trigger_text,
                      long long sent_ns, Clock::time_point deadline) {
         const uint32_t pid = p1();
@@ -537,131 +393,137 @@ class RealRunner {
             return s.state() == "active/running" && s.job_id == 0 && s.main_pid != 0 &&
                    s.main_pid != pid && alive(s.main_pid);
         };
-        auto s = wait_until(
-            [&](const ServiceState& now) { return down(now) || restarted_now(now); }, deadline);
+        auto s = session_.read_until(
+            unit_, [&](const ServiceState& now) { return down(now) || restarted_now(now); },
+            deadline);
         if (!s)
             return void(fail_cell(cell, fmt::format("no verdict within {}: {}; {} last said {}",
                                                     ms_text(options_.run.cell_deadline.count()),
-                                                    trigger_text, who(), last_state_)));
+                                                    trigger_text, who(), last_state())));
         const bool restarted = restarted_now(*s);
         // A stop that left P1 behind (KillMode=none, or a unit that lost track of it).
-        if (!death_ns_ && !restarted && alive(pid))
+        if (!death_ns() && !restarted && alive(pid))
             return void(fail_cell(cell, fmt::format("{} says {} but main pid {} is still alive",
                                                     who(), s->state(), pid)));
-        if (!first_end_ && s->exec_main_code != 0 && !restarted) first_end_ = *s;
+        observe(cell, *s, restarted);
+        cell.evidence = evidence_of(cell, *s, trigger_text, sent_ns);
+        judge_end(cell, cause, restarted);
+    }
 
+    // What was seen of P1's end and of the main pids after it.
+    void observe(CellResult& cell, const ServiceState& s, bool restarted) const {
+        const uint32_t pid = p1();
+        const auto& pids = watch_->main_pids;
         Observation& o = cell.observed;
         o.restarted = restarted;
-        o.restarts = static_cast<int>(main_pids_.size()) - 1;
-        o.supervisor_restarts = static_cast<int>(s->n_restarts);
-        o.final_state = s->state();
-        o.final_result = s->result;
-        Incarnation first = incarnation(1, pid, main_pids_.front().second, "ended");
-        if (first_end_) {
-            o.result = first_end_->result;
-            if (first_end_->exec_main_code == CLD_EXITED)
-                o.exit_code = first_end_->exec_main_status;
+        o.restarts = static_cast<int>(pids.size()) - 1;
+        o.supervisor_restarts = static_cast<int>(s.n_restarts);
+        o.final_state = s.state();
+        o.final_result = s.result;
+        Incarnation first = incarnation(1, pid, pids.front().first_seen_ns, "ended");
+        if (const ServiceState* end = first_end()) {
+            o.result = end->result;
+            if (end->exec_main_code == CLD_EXITED)
+                o.exit_code = end->exec_main_status;
             else
-                o.signal = first_end_->exec_main_status;
-            first.last_event = "ended: " + end_in_words(*first_end_);
+                o.signal = end->exec_main_status;
+            first.last_event = "ended: " + end_in_words(*end);
         }
         o.incarnations.push_back(first);
-        for (size_t i = 1; i < main_pids_.size(); ++i)
-            o.incarnations.push_back(
-                incarnation(static_cast<int>(i + 1), main_pids_[i].first, main_pids_[i].second,
-                            main_pids_[i].first == s->main_pid ? "running" : "ended"));
-        // The moment P1 died: systemd's own reaping time if it said, else the pidfd's.
-        std::optional<long long> death = death_ns_;
-        if (first_end_ && first_end_->exec_main_exit_us)
-            death = static_cast<long long>(first_end_->exec_main_exit_us) * 1000;
-        if (restarted && death) o.delay_ms = (main_pids_.back().second - *death) / 1000000;
+        for (size_t i = 1; i < pids.size(); ++i)
+            o.incarnations.push_back(incarnation(static_cast<int>(i + 1), pids[i].pid,
+                                                 pids[i].first_seen_ns,
+                                                 pids[i].pid == s.main_pid ? "running" : "ended"));
+        // The moment P1 died: the supervisor's own reaping time if it said, else the pidfd's.
+        std::optional<long long> death = death_ns();
+        if (first_end() && first_end()->exec_main_exit_us)
+            death = static_cast<long long>(first_end()->exec_main_exit_us) * 1000;
+        if (restarted && death) o.delay_ms = (pids.back().first_seen_ns - *death) / 1000000;
+    }
 
+    std::string evidence_of(const CellResult& cell, const ServiceState& s,
+                            const std::string& trigger_text, long long sent_ns) const {
+        const Observation& o = cell.observed;
         std::string evidence = trigger_text;
-        if (death_ns_)
-            evidence += fmt::format("; pid {} died {} later (pidfd)", pid,
-                                    ms_text((*death_ns_ - sent_ns) / 1000000));
-        if (first_end_)
-            evidence +=
-                "; " + who() + " saw " + end_in_words(*first_end_) + ", Result=" + first_end_->result;
+        if (death_ns())
+            evidence += fmt::format("; pid {} died {} later (pidfd)", p1(),
+                                    ms_text((*death_ns() - sent_ns) / 1000000));
+        if (const ServiceState* end = first_end())
+            evidence += "; " + who() + " saw " + end_in_words(*end) + ", Result=" + end->result;
         std::string pids = "main pids";
-        for (size_t i = 0; i < main_pids_.size(); ++i)
-            pids += (i ? "→" : " ") + std::to_string(main_pids_[i].first);
+        for (size_t i = 0; i < watch_->main_pids.size(); ++i)
+            pids += (i ? "→" : " ") + std::to_string(watch_->main_pids[i].pid);
         evidence += "; " + pids;
-        if (restarted) evidence += fmt::format(" (alive: kill({}, 0))", s->main_pid);
+        if (o.restarted) evidence += fmt::format(" (alive: kill({}, 0))", s.main_pid);
         if (o.delay_ms)
             evidence += "; active/running again " + ms_text(*o.delay_ms) + " after the death";
         evidence +=
             "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
-        if (!restarted || o.final_result != "success") evidence += ", Result=" + o.final_result;
-        cell.evidence = evidence;
+        if (!o.restarted || o.final_result != "success") evidence += ", Result=" + o.final_result;
+        return evidence;
+    }
 
-        // The manual's answer for the end systemd actually saw: a real daemon may
-        // handle the signal (Apache exits 0 on SIGTERM).
-        if (cause.outcome.kind == Outcome::Kind::supervisor_stop) {
+    // The manual's answer for the end the supervisor actually saw: a real daemon may handle
+    // the signal (Apache exits 0 on SIGTERM).
+    void judge_end(CellResult& cell, const ExitCause& cause, bool restarted) {
+        const ServiceState* end = first_end();
+        const Observation& o = cell.observed;
+        if (cause.outcome.kind == Outcome::Kind::supervisor_stop)
             cell.expected_restarted =
                 table_.shall_restart(settings_.restart, cause.outcome, settings_.rules);
-        } else if (first_end_) {
+        else if (end)
             cell.expected_restarted =
-                table_.shall_restart(settings_.restart, outcome_of(*first_end_), settings_.rules);
-        } else {
-            return void(fail_cell(cell, who() + "'s view of how main pid " + std::to_string(pid) +
+                table_.shall_restart(settings_.restart, outcome_of(*end), settings_.rules);
+        else
+            return void(fail_cell(cell, who() + "'s view of how main pid " + std::to_string(p1()) +
                                             " ended was gone before it could be read"));
-        }
         if (auto mismatch = restart_count_mismatch(
                 o.restarts, o.supervisor_restarts, /*start_limit_refused_one=*/false, who(),
-                fmt::format("{} distinct main pid(s) after {}", main_pids_.size(), pid))) {
+                fmt::format("{} distinct main pid(s) after {}", watch_->main_pids.size(), p1()))) {
             cell.verdict = Verdict::error;
             cell.reason = *mismatch;
             return;
         }
-        const KnownDeviation* known = expectations_.find(cell.cause, settings_.restart);
-        cell.verdict = judge(cell.expected_restarted, restarted, known);
-        if (cell.verdict == Verdict::known_deviation)
-            cell.reason = known->reason;
-        else if (cell.verdict == Verdict::unexpected_pass)
-            cell.reason = unexpected_pass_reason(*known);
-        else if (cell.verdict == Verdict::fail)
-            cell.reason = std::string("the manual says ") +
-                          (first_end_ ? end_in_words(*first_end_) : std::string("a stop")) +
-                          (cell.expected_restarted ? " restarts" : " stays down") + ", " + who() +
-                          " " + (restarted ? "restarted it" : "left it down");
-        if (first_end_ && cause.outcome.kind == Outcome::Kind::killed &&
-            outcome_of(*first_end_) != cause.outcome)
+        judge_restart(cell, restarted, expectations_.find(cell.cause, settings_.restart), who(),
+                      end ? end_in_words(*end) : std::string("a stop"));
+        if (end && cause.outcome.kind == Outcome::Kind::killed && outcome_of(*end) != cause.outcome)
             handled_ = "the daemon handled " + signal_name(cause.outcome.signal) +
-                       " and ended by " + end_in_words(*first_end_) + ": ";
+                       " and ended by " + end_in_words(*end) + ": ";
     }
 
-    // N graceful reloads (ReloadUnit → ExecReload=): each job must succeed and the main pid stay.
+    // N graceful reloads (the supervisor's reload → ExecReload=): each must succeed and the
+    // main pid stay.
     void reload_loop(CellResult& cell, unsigned reloads, Clock::time_point deadline) {
         const uint32_t pid = p1();
         unsigned done = 0;
         std::string failure;
         for (unsigned i = 1; i <= reloads && failure.empty(); ++i) {
-            const std::string result = run_job(
-                [&](Supervisor::Done d) { supervisor_.reload(unit_, std::move(d)); }, deadline);
+            const std::string result = session_.run_job(
+                unit_, [&](Supervisor::Done d) { supervisor().reload(unit_, std::move(d)); },
+                deadline);
             if (result != "done") {
                 failure = fmt::format("reload {} of {}: job {}", i, reloads,
                                       result.empty() ? "unfinished at the deadline" : result);
                 break;
             }
-            auto s = snapshot(deadline);
+            auto s = session_.read(unit_, deadline);
             if (!s) {
                 failure =
                     fmt::format("reload {} of {}: no state read before the deadline", i, reloads);
                 break;
             }
-            if (death_ns_ || s->main_pid != pid)
+            if (death_ns() || s->main_pid != pid)
                 failure = fmt::format("reload {} of {}: main pid {} {}; {} says {} main pid {}", i,
-                                      reloads, pid, death_ns_ ? "died" : "replaced", who(),
+                                      reloads, pid, death_ns() ? "died" : "replaced", who(),
                                       s->state(), s->main_pid);
             else
                 ++done;
         }
-        auto s = snapshot(deadline);
+        auto s = session_.read(unit_, deadline);
         Observation& o = cell.observed;
-        o.incarnations.push_back(
-            incarnation(1, pid, main_pids_.front().second, death_ns_ ? "ended" : "running"));
-        o.restarts = static_cast<int>(main_pids_.size()) - 1;
+        o.incarnations.push_back(incarnation(1, pid, watch_->main_pids.front().first_seen_ns,
+                                             death_ns() ? "ended" : "running"));
+        o.restarts = static_cast<int>(watch_->main_pids.size()) - 1;
         o.restarted = o.restarts > 0;
         if (s) {
             o.supervisor_restarts = static_cast<int>(s->n_restarts);
@@ -676,7 +538,7 @@ class RealRunner {
             "({}); NRestarts={}; now {}",
             done, reloads, who(), command, pid, s ? s->main_pid : 0,
             alive(pid) ? "alive throughout" : "gone", o.supervisor_restarts,
-            o.final_state.empty() ? last_state_ : o.final_state);
+            o.final_state.empty() ? last_state() : o.final_state);
         if (!failure.empty()) {
             cell.verdict = Verdict::fail;
             cell.reason = failure;
@@ -694,11 +556,10 @@ class RealRunner {
         cell.duration =
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
         if (cell.verdict == Verdict::error) {
-            if (!cell.evidence.empty() && cell.evidence.find(last_state_) == std::string::npos)
-                cell.evidence += "; " + who() + " last said " + last_state_;
+            if (!cell.evidence.empty() && cell.evidence.find(last_state()) == std::string::npos)
+                cell.evidence += "; " + who() + " last said " + last_state();
         }
         logger()->debug("{}: {} ({})", unit_, to_string(cell.verdict), cell.evidence);
-        recording_ends_ = false;
         // A daemon's own stop (Apache's graceful-stop) may take as long as the
         // unit allows: systemd arms TimeoutStopSec= anew in each stop state it
         // passes through (service.c: stop, stop-sigterm, stop-sigkill, then
@@ -706,45 +567,16 @@ class RealRunner {
         // That, not the cell's deadline, bounds the clean-up.
         constexpr int kStopStates = 5;
         const auto stop_timeout = settings_.timeout_stop.value_or(default_timeout_stop);
-        auto deadline =
-            Clock::now() + (stop_timeout == infinite_time
-                                ? Clock::duration(options_.run.cell_deadline)
-                                : std::max<Clock::duration>(options_.run.cell_deadline,
-                                                            kStopStates * stop_timeout + std::chrono::seconds(10)));
-        const auto stop_began = Clock::now();
-        std::optional<ServiceState> s = snapshot(deadline);
-        if (s && !down(*s)) {
-            const std::string result = run_job(
-                [&](Supervisor::Done done) { supervisor_.stop(unit_, std::move(done)); }, deadline);
-            if (result.empty()) {
-                // A daemon wedged in a signal handler (Apache's AH00060 handler logs, which
-                // is not async-signal-safe, and can hang a parent hit while still starting)
-                // may outlast every stop state: end its main process, say so, go on.
-                const std::string stuck = last_state_;
-                run_job([&](Supervisor::Done done) { supervisor_.kill(unit_, SIGKILL, std::move(done)); },
-                        Clock::now() + options_.run.cell_deadline);
-                cell.evidence += fmt::format(
-                    "; clean-up: the stop job had not ended after {} s ({} said {}), so SIGKILL "
-                    "went to the main pid",
-                    std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - stop_began).count(),
-                    who(), stuck);
-                logger()->warn("{}: {}", unit_, cell.evidence);
-                deadline = Clock::now() + options_.run.cell_deadline;
-            }
-            s = wait_until([](const ServiceState& now) { return down(now); }, deadline);
-        }
-        if (!s)
-            throw SupervisorError("stopping " + unit_ +
-                                  ": not down within the deadline (last: " + last_state_ + ")");
-        // Down in systemd's eyes; every main pid it had must be gone too.
-        for (const auto& [pid, when] : main_pids_) {
-            Fd fd = pidfd_of(pid);
-            if (fd.get() < 0) continue;
-            watch_pid(std::move(fd));
-            while (!death_ns_)
-                if (!pump(deadline))
-                    throw SupervisorError(
-                        fmt::format("stopping {}: main pid {} outlived it", unit_, pid));
+        const Clock::duration budget =
+            stop_timeout == infinite_time
+                ? Clock::duration(options_.run.cell_deadline)
+                : std::max<Clock::duration>(options_.run.cell_deadline,
+                                            kStopStates * stop_timeout + std::chrono::seconds(10));
+        const std::string escalated =
+            session_.stop_until_down(unit_, budget, options_.run.cell_deadline);
+        if (!escalated.empty()) {
+            cell.evidence += "; clean-up: " + escalated;
+            logger()->warn("{}: {}", unit_, cell.evidence);
         }
     }
 };
@@ -787,7 +619,8 @@ CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
     if (!dropped.empty()) report.notes.push_back("not carried to the transient unit: " + dropped);
 
     const auto begin = std::chrono::steady_clock::now();
-    RealRunner runner(supervisor, table, expectations, settings, options);
+    Session session(supervisor, options.run.interrupt_fd);
+    RealRunner runner(session, table, expectations, settings, options);
     std::vector<std::string> units;
     for (const auto& cause : causes)
         units.push_back(runner.unit_name(cause.id));
@@ -800,7 +633,6 @@ CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
     report.matrix.expectations_file = expectations.source();
     report.matrix.restarts = {settings.restart};
     supervisor.reserve(units);
-    runner.watch();
 
     auto add = [&](const ExitCause& cause, const CellResult& cell, const std::string& answer) {
         report.causes.push_back(cause);

@@ -14,11 +14,11 @@
 #include "judge.hpp"
 #include "service_settings.hpp"
 #include "service_spec.hpp"
+#include "session.hpp"
+#include "subject.hpp"
 #include "supervisor.hpp"
 
 namespace crashloop {
-
-using Clock = std::chrono::steady_clock;
 
 bool expected_restart(const RestartTable& table, RestartValue value, const ExitCause& cause) {
     return table.shall_restart(value, cause.outcome, cause.rules);
@@ -55,10 +55,8 @@ struct Cell {
     bool triggered = false, trigger_finished = false;
     std::string trigger_job, trigger_result;
     std::optional<ServiceState> first_end; // systemd's view of how incarnation 1 ended
-    bool refused_restart = false;          // a restart job failed (the start limit)
     int go_sent = 0;                       // the incarnation last told to go (forking units)
-    std::string last_state = "not started";
-    std::string last_words; // the same in the supervisor's own words, if they are not systemd's
+    ServiceWatch* watch = nullptr;         // the supervisor's word on this attempt's unit
     int last_incarnations = 0;
     std::vector<std::string> retries; // attempts given up on, and why
 };
@@ -69,19 +67,11 @@ class Runner {
   public:
     Runner(Supervisor& supervisor, const RestartTable& table, const Expectations& expectations,
            const RunOptions& options)
-        : supervisor_(supervisor), table_(table), expectations_(expectations), options_(options) {}
-
-  private:
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-
-  public:
+        : supervisor_(supervisor), session_(supervisor, options.interrupt_fd), table_(table),
+          expectations_(expectations), options_(options) {}
 
     // Every callback handed to the supervisor: a no-op once the run is over.
-    template <typename F> auto while_alive(F f) {
-        return [alive = alive_, f = std::move(f)](const auto&... args) {
-            if (*alive) f(args...);
-        };
-    }
+    template <typename F> auto while_alive(F f) { return session_.guarded(std::move(f)); }
 
     MatrixReport run() {
         MatrixReport report;
@@ -91,10 +81,6 @@ class Runner {
         report.restarts = options_.restarts;
         for (const auto& cause : options_.causes) report.causes.push_back(cause.id);
 
-        supervisor_.watch(while_alive([this](const std::string& unit, const ServiceState& live) { on_unit_changed(unit, live); }),
-                          while_alive([this](const std::string& job, const std::string& unit, const std::string& result) {
-                              on_job_removed(job, unit, result);
-                          }));
         for (const auto& cause : options_.causes)
             for (RestartValue value : options_.restarts) cells_.push_back(make_cell(value, cause));
         // Cells whose fault is a timeout go first: a burst of starts on two
@@ -112,19 +98,18 @@ class Runner {
             auto next_deadline = Clock::now() + std::chrono::seconds(1);
             for (auto& cell : cells_)
                 if (cell->launched && !cell->done) next_deadline = std::min(next_deadline, cell->deadline);
-            if (supervisor_.wait(next_deadline, options_.interrupt_fd)) throw Interrupted();
+            session_.wait(next_deadline);
             for (auto& cell : cells_)
                 if (cell->launched && !cell->done && Clock::now() >= cell->deadline)
                     finish_error(*cell, "no verdict within " + ms_text(options_.cell_deadline.count()) +
-                                            ": " + supervisor_.name() + " last said " + last_said(*cell) + ", the fixture logged " +
+                                            ": " + supervisor_.name() + " last said " + cell->watch->last_said() + ", the fixture logged " +
                                             std::to_string(cell->last_incarnations) + " incarnation(s)");
         }
         report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin);
         // Our stops are asynchronous, and a driver may only send them from
         // wait(): the last cells' stops must go out before the supervisor does.
         const auto stops_deadline = Clock::now() + std::chrono::seconds(10);
-        while (stops_pending_ > 0 && Clock::now() < stops_deadline)
-            if (supervisor_.wait(stops_deadline, options_.interrupt_fd)) throw Interrupted();
+        session_.wait_until([this] { return stops_pending_ == 0; }, stops_deadline);
         if (stops_pending_ > 0)
             logger()->warn("{} of the run's stops unanswered after 10 s; the supervisor's teardown ends them",
                            stops_pending_);
@@ -132,19 +117,17 @@ class Runner {
         return report;
     }
 
-    // The supervisor may outlive the run and still deliver a reply or a
-    // change (a driver's clean-up dispatches); none of it reaches us then.
-    ~Runner() { *alive_ = false; }
-
   private:
     Supervisor& supervisor_;
+    // Routes every change and job end to its cell's watch; the supervisor may outlive the run
+    // and still deliver a reply or a change (a driver's clean-up dispatches): none reaches us.
+    Session session_;
 
     const RestartTable& table_;
     const Expectations& expectations_;
     const RunOptions& options_;
     std::vector<std::unique_ptr<Cell>> cells_;
     std::deque<size_t> queue_;
-    std::map<std::string, Cell*> by_job_, by_unit_;
     size_t in_flight_ = 0;
     int stops_pending_ = 0;
     size_t remaining_ = 0;
@@ -175,14 +158,20 @@ class Runner {
         return supervisor_.service_prefix() + id_of(cell, attempt) + ".service";
     }
 
-    // Each attempt is a unit of its own, with its own log and pidfile.
+    // Each attempt is a unit of its own, with its own log and pidfile, and its own watch: what
+    // an attempt given up on still reports reaches no one.
     void name_attempt(Cell& cell) {
+        if (cell.watch) cell.watch->on_change = nullptr, cell.watch->on_job_done = nullptr;
         cell.id = id_of(cell, cell.attempt);
         cell.unit = unit_of(cell, cell.attempt);
         cell.log_inside = (supervisor_.events_dir() / (cell.id + ".log")).string();
         cell.pidfile_inside = (supervisor_.events_dir() / (cell.id + ".pid")).string();
         cell.log_host = supervisor_.from_host(cell.log_inside).string();
-        by_unit_[cell.unit] = &cell;
+        cell.watch = &session_.follow(cell.unit);
+        cell.watch->on_change = [this, &cell](const ServiceState& live) { on_unit_changed(cell, live); };
+        cell.watch->on_job_done = [this, &cell](const std::string& job, const std::string& result) {
+            on_job_removed(cell, job, result);
+        };
     }
 
     static bool may_run_again(const Cell& cell) {
@@ -193,7 +182,6 @@ class Runner {
     // cell starts over as a new unit with twice the timeout.
     void run_again(Cell& cell, const ServiceState& s) {
         stop_unit(cell.unit);
-        by_unit_.erase(cell.unit);
         cell.retries.push_back("attempt " + std::to_string(cell.attempt) + " with TimeoutStartSec=" +
                                ms_text(start_timeout(cell).count()) + " ended at start (" + s.state() +
                                ", Result=" + s.result + ")");
@@ -201,14 +189,11 @@ class Runner {
         ++cell.attempt;
         name_attempt(cell);
         cell.first_end.reset();
-        cell.refused_restart = false;
         cell.go_sent = 0;
         cell.triggered = cell.trigger_finished = false;
         cell.trigger_job.clear();
         cell.trigger_result.clear();
         cell.dirty = false;
-        cell.last_state = "not started";
-        cell.last_words.clear();
         cell.last_incarnations = 0;
         cell.deadline = Clock::now() + options_.cell_deadline;
         start_cell(cell);
@@ -241,42 +226,16 @@ class Runner {
                        std::chrono::milliseconds(*cause.watchdog_ms),
                        "so that the watchdog fires well under a second");
         add_rules(s, cause.rules);
-        const std::string fixture = options_.fixture.string();
-        std::string plan = cause.every_incarnation ? cause.plan : cause.plan + "|" + kHealthyPlan;
-        s.exec_start = {fixture, "--plan", plan, "--events",
-                        cell.log_inside, "--pidfile", cell.pidfile_inside, "--name", cell.name};
-        const bool reloads = !options_.unit || options_.unit->has_exec_reload;
-        s.exec_reload.clear();
-        if (reloads)
-            s.exec_reload = {
-                fixture,    "-k",           "graceful", "--pidfile", cell.pidfile_inside,
-                "--events", cell.log_inside};
-        if (!s.exec_stop.empty())
-            s.exec_stop = {fixture, "-k", "graceful-stop", "--pidfile", cell.pidfile_inside};
-        s.pid_file.clear();
-        if (s.type == "forking") daemonize(cell, s);
+        FakeHttpd fake;
+        fake.program = options_.fixture;
+        fake.plan = cause.every_incarnation ? cause.plan : cause.plan + "|" + kHealthyPlan;
+        fake.events = cell.log_inside;
+        fake.pidfile = cell.pidfile_inside;
+        fake.name = cell.name;
+        fake.reloads = !options_.unit || options_.unit->has_exec_reload;
+        // Forking: a part that dies by itself waits for the go (see decide()).
+        play_with_fake_httpd(s, fake);
         return s;
-    }
-
-    // A forking unit: every incarnation daemonizes, as apachectl start does, and
-    // one that is to die by itself first waits for the go (see decide()).
-    void daemonize(const Cell& cell, ServiceSpec& s) const {
-        std::string& plan = s.exec_start[2];
-        std::string forking;
-        size_t start = 0;
-        for (;;) {
-            size_t bar = plan.find('|', start);
-            std::string part = plan.substr(start, bar == std::string::npos ? bar : bar - start);
-            size_t last = part.rfind(',');
-            std::string final_step = part.substr(last == std::string::npos ? 0 : last + 1);
-            if (final_step.starts_with("die:") || final_step.starts_with("exit:"))
-                part.insert(last == std::string::npos ? 0 : last + 1, "wait-go,");
-            forking += (start ? "|" : "") + std::string("daemonize,") + part;
-            if (bar == std::string::npos) break;
-            start = bar + 1;
-        }
-        plan = forking;
-        s.pid_file = cell.pidfile_inside;
     }
 
     // Every unit the run may make (a retried cell's later attempts too), before the first starts.
@@ -307,17 +266,16 @@ class Runner {
         const ServiceSpec service = service_for(cell);
         if (auto missing = supervisor_.cannot_express(service, *cell.cause)) return finish_not_applicable(cell, *missing);
         cell.result.overrides = service.overrides;
-        supervisor_.start(service, while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string&) {
+        supervisor_.start(service, while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string& job) {
             if (cell.done || unit != cell.unit) return;
-            if (!error.empty()) finish_error(cell, "StartTransientUnit refused: " + error);
+            if (!job.empty()) cell.watch->our_jobs.insert(job);
+            if (!error.empty()) finish_error(cell, supervisor_.name() + " refused to start the service: " + error);
             else probe(cell);
         }));
     }
 
-    void on_unit_changed(const std::string& unit, const ServiceState& live) {
-        auto it = by_unit_.find(unit);
-        if (it == by_unit_.end() || !it->second->launched || it->second->done) return;
-        Cell& cell = *it->second;
+    void on_unit_changed(Cell& cell, const ServiceState& live) {
+        if (!cell.launched || cell.done) return;
         // systemd forgets how a process ended as soon as the next one starts,
         // often before a property read could get there; the signal that
         // announced the end carries it.
@@ -326,17 +284,13 @@ class Runner {
         else cell.dirty = true;
     }
 
-    void on_job_removed(const std::string& job, const std::string& unit, const std::string& result) {
-        auto it = by_job_.find(job);
-        if (it == by_job_.end()) {
-            // A restart job that fails is systemd refusing the restart: in 252
-            // that is the start limit (Result= keeps the crash's own value).
-            auto cell = by_unit_.find(unit);
-            if (cell != by_unit_.end() && result == "failed") cell->second->refused_restart = true;
-            return;
-        }
-        Cell& cell = *it->second;
-        by_job_.erase(it);
+    // The trigger's job ended (a restart job that fails is the watch's: refused_restart).
+    void on_job_removed(Cell& cell, const std::string& job, const std::string& result) {
+        if (cell.trigger_job.empty() || job != cell.trigger_job || cell.trigger_finished) return;
+        trigger_ended(cell, result);
+    }
+
+    void trigger_ended(Cell& cell, const std::string& result) {
         cell.trigger_finished = true;
         cell.trigger_result = result;
         if (!cell.done) probe(cell);
@@ -356,6 +310,7 @@ class Runner {
             if (cell.done) return;
             if (unit != cell.unit) return probe(cell); // read from an attempt given up on
             if (!error.empty()) return finish_error(cell, "reading the unit's state: " + error);
+            cell.watch->saw(snapshot);
             decide(cell, snapshot, /*confirmed=*/true);
             if (cell.dirty && !cell.done) {
                 cell.dirty = false;
@@ -375,8 +330,6 @@ class Runner {
             return finish_error(cell, std::string("unreadable fixture log: ") + e.what());
         }
         auto incarnations = incarnations_of(events);
-        cell.last_state = s.state();
-        cell.last_words = s.own_words;
         cell.last_incarnations = static_cast<int>(incarnations.size());
         const bool running = s.active_state == "active" && s.sub_state == "running";
         const bool down = s.collected || s.active_state == "inactive" || s.active_state == "failed";
@@ -441,8 +394,11 @@ class Runner {
                                                               std::string(to_string(cell.cause->trigger)) +
                                                               ": " + error);
             cell.trigger_job = job;
-            if (!job.empty()) by_job_[job] = &cell;
-            else cell.trigger_result = "sent";
+            if (job.empty()) return void(cell.trigger_result = "sent");
+            cell.watch->our_jobs.insert(job);
+            // Its end may have come before the reply that named it.
+            if (auto it = cell.watch->jobs_done.find(job); it != cell.watch->jobs_done.end())
+                trigger_ended(cell, it->second);
         });
         switch (cell.cause->trigger) {
         case Trigger::stop: return supervisor_.stop(cell.unit, done);
@@ -484,10 +440,6 @@ class Runner {
         return "";
     }
 
-    static std::string last_said(const Cell& cell) {
-        return cell.last_words.empty() ? cell.last_state : cell.last_state + " (" + cell.last_words + ")";
-    }
-
     void finish_observed(Cell& cell, const ServiceState& s, const std::vector<FixtureEvent>& events,
                          bool restarted) {
         Observation& o = cell.result.observed;
@@ -510,7 +462,7 @@ class Runner {
         }
         // NRestarts counts the restart the start limit refused; nothing ran for
         // it, and the unit is left failed, with no restart pending.
-        o.start_limit_hit = cell.refused_restart && o.supervisor_restarts == o.restarts + 1 &&
+        o.start_limit_hit = cell.watch->refused_restart && o.supervisor_restarts == o.restarts + 1 &&
                             s.active_state == "failed" && s.job_id == 0;
         cell.result.evidence = evidence(cell); // says so when the start limit was hit
 
@@ -532,13 +484,7 @@ class Runner {
             cell.result.verdict = Verdict::error;
             cell.result.reason = "the fixture did not end as planned: " + mismatch;
         } else {
-            cell.result.verdict = judge(cell.result.expected_restarted, restarted, known);
-            if (cell.result.verdict == Verdict::known_deviation) cell.result.reason = known->reason;
-            else if (cell.result.verdict == Verdict::unexpected_pass) cell.result.reason = unexpected_pass_reason(*known);
-            else if (cell.result.verdict == Verdict::fail)
-                cell.result.reason = std::string("the manual says it ") +
-                                     (cell.result.expected_restarted ? "restarts" : "stays down") +
-                                     ", " + supervisor_.name() + " " + (restarted ? "restarted it" : "left it down");
+            judge_restart(cell.result, restarted, known, supervisor_.name(), "it");
             // A polled supervisor restarted it between two reads: say which check was not made.
             if (restarted && !cell.first_end && first_end_checked(*cell.cause)) {
                 const std::string unchecked =
@@ -568,7 +514,7 @@ class Runner {
         text += "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
         // A supervisor that is not systemd says it in its own words too
         // (supervisord: "FATAL: Exited too quickly …"), not only in systemd's.
-        if (!cell.last_words.empty()) text += " (" + supervisor_.name() + ": " + cell.last_words + ")";
+        if (!cell.watch->last_words.empty()) text += " (" + supervisor_.name() + ": " + cell.watch->last_words + ")";
         if (!o.restarted || o.final_result != "success") text += ", Result=" + o.final_result;
         for (const auto& retry : cell.retries) text += "; " + retry;
         if (o.start_limit_hit)
@@ -586,8 +532,8 @@ class Runner {
             cell.result.observed.incarnations = incarnations_of(events);
         } catch (const InputError&) {
         }
-        cell.result.observed.final_state = cell.last_state;
-        if (cell.result.evidence.empty()) cell.result.evidence = supervisor_.name() + " last said " + last_said(cell);
+        cell.result.observed.final_state = cell.watch->last_state;
+        if (cell.result.evidence.empty()) cell.result.evidence = supervisor_.name() + " last said " + cell.watch->last_said();
         for (const auto& retry : cell.retries) cell.result.evidence += "; " + retry;
         finish(cell);
     }

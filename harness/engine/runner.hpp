@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cell_result.hpp"
+#include "errors.hpp"
 #include "exit_cause.hpp"
 #include "expectations.hpp"
 #include "restart_table.hpp"
@@ -18,12 +19,6 @@ namespace crashloop {
 
 class Supervisor;
 struct ServiceSettings;
-
-// Ctrl-C (or SIGTERM) reached the run: nothing is reported.
-class Interrupted : public std::runtime_error {
-  public:
-    Interrupted() : std::runtime_error("interrupted") {}
-};
 
 struct RunOptions {
     std::vector<RestartValue> restarts;

@@ -34,6 +34,8 @@
 #include "runner.hpp"
 #include "service_settings.hpp"
 #include "service_spec.hpp"
+#include "session.hpp"
+#include "subject.hpp"
 #include "supervisor.hpp"
 #include "unit_file.hpp"
 
@@ -41,7 +43,6 @@ namespace crashloop {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // How long a crash may take to come back on top of RestartSec= before it counts as unrecovered.
@@ -103,12 +104,16 @@ struct IncarnationSeen {
 class Soak {
   public:
     Soak(Supervisor& supervisor, const SoakOptions& options)
-        : supervisor_(supervisor), options_(options), who_(supervisor.name()),
-          unit_(supervisor.service_prefix() + "soak.service"),
+        : supervisor_(supervisor), session_(supervisor, options.interrupt_fd), options_(options),
+          who_(supervisor.name()), unit_(supervisor.service_prefix() + "soak.service"),
           log_inside_((supervisor.events_dir() / "soak.log").string()),
           pidfile_inside_((supervisor.events_dir() / "soak.pid").string()),
-          tail_(supervisor.from_host(log_inside_)) {}
-    ~Soak() { *alive_ = false; }
+          tail_(supervisor.from_host(log_inside_)), watch_(session_.follow(unit_)) {
+        watch_.on_change = [this](const ServiceState& live) { on_unit_changed(live); };
+        watch_.on_job_done = [this](const std::string& job, const std::string& result) {
+            on_job_removed(job, result);
+        };
+    }
 
     SoakReport run() {
         ServiceSpec service = service_for(); // InputError before anything runs
@@ -119,14 +124,6 @@ class Soak {
         report_.supervisor = who_;
         report_.supervisor_version = supervisor_.version();
         supervisor_.reserve({unit_});
-        supervisor_.watch(
-            [this, alive = alive_](const std::string& unit, const ServiceState& live) {
-                if (*alive) on_unit_changed(unit, live);
-            },
-            [this, alive = alive_](const std::string& job, const std::string& unit,
-                                   const std::string& result) {
-                if (*alive) on_job_removed(job, unit, result);
-            });
         if (auto missing = supervisor_.cannot_express(service, workload_cause())) {
             report_.not_applicable = *missing;
             return report_;
@@ -139,19 +136,17 @@ class Soak {
 
   private:
     Supervisor& supervisor_;
+    Session session_;
     const SoakOptions& options_;
     const std::string who_; // the supervisor's name, for every message
     const std::string unit_, log_inside_, pidfile_inside_;
-    // The supervisor may outlive the soak and still deliver a reply or a change.
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     EventLogTail tail_;
+    ServiceWatch& watch_; // the supervisor's word on the unit: its state, jobs, refused restarts
     SoakReport report_;
     ServiceSpec service_;
     uint16_t port_ = 0;
     std::optional<Prober> prober_;
 
-    long changes_ = 0;  // every change the supervisor reported
-    ServiceState live_; // the supervisor's view, merged from every signal and snapshot
     bool snapshot_pending_ = false, snapshot_dirty_ = false;
     std::string settled_;          // a property read found the service down (or hung) for good: how
     bool snapshot_wanted_ = false; // something changed since the last read
@@ -163,8 +158,6 @@ class Soak {
     std::vector<size_t> open_crashes_; // indices into report_.crash_list
     Clock::time_point recovery_deadline_;
 
-    std::set<std::string> our_jobs_;             // start, reloads, stop
-    std::map<std::string, std::string> removed_; // every job of the unit that ended, and how
     bool reload_in_flight_ = false;
     std::string reload_job_;
     Clock::time_point reload_deadline_;
@@ -232,26 +225,16 @@ class Soak {
         std::string plan =
             fmt::format("ready,on-reload:chance:{}:{}:{},serve",
                         plan_probability(options_.crash_probability), options_.seed, action);
-        s.pid_file.clear();
-        if (s.type == "forking") {
-            plan = "daemonize," + plan;
-            s.pid_file = pidfile_inside_;
-        }
         port_ = free_port();
-        const std::string fixture = options_.fixture.string();
-        s.exec_start = {fixture, "--plan", plan};
-        for (const auto& [flag, value] :
-             {std::pair{"--port", std::to_string(port_)},
-              std::pair{"--workers", std::to_string(options_.workers)},
-              std::pair{"--events", log_inside_}, std::pair{"--pidfile", pidfile_inside_},
-              std::pair{"--name", std::string("soak")}}) {
-            s.exec_start.push_back(flag);
-            s.exec_start.push_back(value);
-        }
-        s.exec_reload = {fixture,         "-k",       "graceful", "--pidfile",
-                         pidfile_inside_, "--events", log_inside_};
-        if (!s.exec_stop.empty())
-            s.exec_stop = {fixture, "-k", "graceful-stop", "--pidfile", pidfile_inside_};
+        FakeHttpd fake;
+        fake.program = options_.fixture;
+        fake.plan = plan;
+        fake.events = log_inside_;
+        fake.pidfile = pidfile_inside_;
+        fake.name = "soak";
+        fake.extra_args = {"--port", std::to_string(port_), "--workers",
+                           std::to_string(options_.workers)};
+        play_with_fake_httpd(s, fake);
         s.description = "crashloop soak: " + report_.unit + ", reload crash " +
                         probability_text(options_.crash_probability) + " (" + action + ")";
 
@@ -290,23 +273,23 @@ class Soak {
     }
 
     void start(const ServiceSpec& service) {
-        std::optional<std::string> refused;
-        supervisor_.start(service, [this, &refused](const std::string& error, const std::string& job) {
+        auto refused = std::make_shared<std::optional<std::string>>();
+        supervisor_.start(service, session_.guarded([this, refused](const std::string& error, const std::string& job) {
             if (!error.empty())
-                refused = error;
+                *refused = error;
             else
-                our_jobs_.insert(job);
-        });
+                watch_.our_jobs.insert(job);
+        }));
         const auto deadline = Clock::now() + service.timeout_start + kRecoveryGrace;
-        wait_until([&] { return refused || up(); }, deadline);
-        if (refused) throw SupervisorError("starting " + unit_ + " on " + who_ + ": " + *refused);
+        wait_until([&] { return refused->has_value() || up(); }, deadline);
+        if (*refused) throw SupervisorError("starting " + unit_ + " on " + who_ + ": " + **refused);
         if (!up())
             report_.errors.push_back(fmt::format(
                 "the service did not come up within {} ms: {} says {}, the fixture logged {}",
                 std::chrono::duration_cast<milliseconds>(service.timeout_start + kRecoveryGrace)
                     .count(),
                 who_,
-                live_.state(), latest_ ? "incarnation " + std::to_string(latest_) : "nothing"));
+                watch_.live.state(), latest_ ? "incarnation " + std::to_string(latest_) : "nothing"));
     }
 
     // ---- the loop ----
@@ -340,7 +323,7 @@ class Soak {
             } else {
                 stalled_since.reset();
             }
-            if (supervisor_.wait(wake, options_.interrupt_fd)) throw Interrupted();
+            session_.wait(wake);
             read_log();
             settle_check();
             if (!settled_.empty()) {
@@ -359,8 +342,8 @@ class Soak {
         auto it = incarnations_.find(latest_);
         if (it == incarnations_.end()) return false;
         const IncarnationSeen& latest = it->second;
-        return latest.ready_ns && !latest.ended && live_.active_state == "active" &&
-               live_.sub_state == "running" && live_.main_pid == uint32_t(latest.pid);
+        return latest.ready_ns && !latest.ended && watch_.live.active_state == "active" &&
+               watch_.live.sub_state == "running" && watch_.live.main_pid == uint32_t(latest.pid);
     }
 
     void ask_reload() {
@@ -369,8 +352,7 @@ class Soak {
         reload_job_.clear();
         reload_deadline_ = Clock::now() + service_.timeout_start + kRecoveryGrace;
         const unsigned number = report_.reloads;
-        supervisor_.reload(unit_, [this, number, alive = alive_](const std::string& error, const std::string& job) {
-            if (!*alive) return;
+        supervisor_.reload(unit_, session_.guarded([this, number](const std::string& error, const std::string& job) {
             if (!error.empty()) {
                 report_.errors.push_back(
                     fmt::format("{} refused reload {}: {}", who_, number, error));
@@ -387,10 +369,10 @@ class Soak {
                 return signalled_reload_check();
             }
             reload_job_ = job;
-            our_jobs_.insert(job);
+            watch_.our_jobs.insert(job);
             // JobRemoved may have come with the reply.
-            if (auto it = removed_.find(job); it != removed_.end()) reload_finished(it->second);
-        });
+            if (auto it = watch_.jobs_done.find(job); it != watch_.jobs_done.end()) reload_finished(it->second);
+        }));
         if (options_.progress) options_.progress(report_.reloads, options_.reloads);
     }
 
@@ -424,12 +406,14 @@ class Soak {
         report_.ended_early = "a reload failed with no crash to explain it";
     }
 
-    template <typename Done> void wait_until(Done done, Clock::time_point deadline) {
+    // The engine's wait, with the fixture's log read at each wake.
+    template <typename Done> bool wait_until(Done done, Clock::time_point deadline) {
         read_log();
-        while (!done() && Clock::now() < deadline) {
-            if (supervisor_.wait(deadline, options_.interrupt_fd)) throw Interrupted();
+        while (!done()) {
+            if (!session_.wait(deadline)) return done();
             read_log();
         }
+        return true;
     }
 
     void check_deadlines(const std::optional<Clock::time_point>& stalled_since,
@@ -442,7 +426,7 @@ class Soak {
                 "{} says {}, Result={}",
                 crash.k, crash.what, crash.pid,
                 std::chrono::duration_cast<milliseconds>(recovery_budget(crash)).count(), who_,
-                live_.state(), live_.result));
+                watch_.live.state(), watch_.live.result));
             settle_unrecovered("no recovery in time");
             return;
         }
@@ -452,7 +436,7 @@ class Soak {
                 std::chrono::duration_cast<milliseconds>(service_.timeout_start + kRecoveryGrace)
                     .count(),
                 who_,
-                live_.state()));
+                watch_.live.state()));
             report_.ended_early = "a reload did not finish";
             return;
         }
@@ -460,7 +444,7 @@ class Soak {
             report_.errors.push_back(fmt::format(
                 "the service was not up for {} ms with no crash to recover from: {} says {}, "
                 "the fixture's latest incarnation is {}",
-                std::chrono::duration_cast<milliseconds>(stall_limit).count(), who_, live_.state(),
+                std::chrono::duration_cast<milliseconds>(stall_limit).count(), who_, watch_.live.state(),
                 latest_));
             report_.ended_early = "the service was neither up nor recovering";
         }
@@ -568,32 +552,16 @@ class Soak {
                 report_.ended_early =
                     fmt::format("the crash at reload k={} ({}) left the service {} "
                                 "({}, Result={})",
-                                crash.k, crash.what, why, live_.state(), live_.result);
+                                crash.k, crash.what, why, watch_.live.state(), watch_.live.result);
         }
         open_crashes_.clear();
     }
 
     // ---- the supervisor ----
 
-    void on_unit_changed(const std::string& unit, const ServiceState& live) {
-        if (unit != unit_) return;
-        ++changes_;
-        live_ = live;
-        // A supervisor forgets how a process ended once the next one starts: note it while it says so.
-        if (live.exec_main_code != 0 && live.exec_main_exit_us)
-            for (size_t index : open_crashes_) {
-                SoakCrash& crash = report_.crash_list[index];
-                if (crash.supervisor_saw.empty() &&
-                    (long long)(live.exec_main_exit_us) * 1000 >= crash.at_ns)
-                    crash.supervisor_saw = end_in_words(live) + ", Result=" + live.result;
-            }
-        snapshot_wanted_ = true;
-    }
+    void on_unit_changed(const ServiceState&) { snapshot_wanted_ = true; }
 
-    void on_job_removed(const std::string& job, const std::string& unit,
-                        const std::string& result) {
-        if (unit != unit_) return;
-        removed_[job] = result;
+    void on_job_removed(const std::string& job, const std::string& result) {
         if (!reload_job_.empty() && job == reload_job_) reload_finished(result);
         snapshot_wanted_ = true;
     }
@@ -603,7 +571,7 @@ class Soak {
     // healthy reload needs none, and a read per reload would only load the manager.
     void settle_check() {
         if (!snapshot_wanted_ || open_crashes_.empty() || reload_in_flight_ ||
-            !maybe_settled(live_))
+            !maybe_settled(watch_.live))
             return;
         snapshot_wanted_ = false;
         snapshot();
@@ -626,15 +594,14 @@ class Soak {
             return;
         }
         snapshot_pending_ = true;
-        supervisor_.state(unit_, [this, alive = alive_](const std::string& error, const ServiceState& s) {
-            if (!*alive) return;
+        supervisor_.state(unit_, session_.guarded([this](const std::string& error, const ServiceState& s) {
             snapshot_pending_ = false;
             if (!error.empty()) {
                 report_.errors.push_back("reading the unit's state: " + error);
                 report_.ended_early = who_ + "'s state could not be read";
                 return;
             }
-            live_ = s;
+            watch_.saw(s);
             // Settled: no job queued (a restart job or the reload's), and the reply comes after
             // every change systemd made before it. The loop settles it, after reading the log (not
             // from inside sd-bus's dispatch).
@@ -644,7 +611,7 @@ class Soak {
                 snapshot_dirty_ = false;
                 snapshot();
             }
-        });
+        }));
     }
 
     // ---- the end ----
@@ -660,17 +627,16 @@ class Soak {
                 report_.probes_refused + report_.probes_timed_out + report_.probes_bad;
         }
         // NRestarts before the stop: a stopped transient unit is collected with it.
-        std::optional<ServiceState> last;
-        std::string last_error;
-        read_final_state(last, last_error);
-        if (!last)
-            report_.errors.push_back(who_ + " did not answer a state read within 5 s");
-        else if (!last_error.empty())
-            report_.errors.push_back("reading NRestarts: " + last_error);
-        else {
-            report_.supervisor_restarts = int(last->n_restarts);
-            report_.final_state = last->state();
-            report_.final_result = last->result;
+        try {
+            if (auto last = read_final_state()) {
+                report_.supervisor_restarts = int(last->n_restarts);
+                report_.final_state = last->state();
+                report_.final_result = last->result;
+            } else {
+                report_.errors.push_back(who_ + " did not answer a state read within 5 s");
+            }
+        } catch (const SupervisorError& e) {
+            report_.errors.push_back(std::string("reading NRestarts: ") + e.what());
         }
 
         // Whatever the fixture logs from here on is our own stop (a graceful stop on SIGWINCH, an
@@ -688,21 +654,17 @@ class Soak {
     // reads repeat, woken by changes, until the state names the latest incarnation's pid (or shows
     // it down with nothing pending when it ended), within kRecoveryGrace; after that the last read
     // stands and any disagreement is reported by account().
-    void read_final_state(std::optional<ServiceState>& last, std::string& last_error) {
+    std::optional<ServiceState> read_final_state() {
         const auto deadline = Clock::now() + kRecoveryGrace;
+        std::optional<ServiceState> last;
         for (;;) {
-            const long seen = changes_;
-            auto reply = std::make_shared<std::optional<std::pair<std::string, ServiceState>>>();
-            supervisor_.state(unit_, [reply](const std::string& error, const ServiceState& s) {
-                *reply = std::pair{error, s};
-            });
-            wait_until([&] { return reply->has_value(); }, deadline);
-            if (!*reply) return;
-            last_error = (*reply)->first;
-            last = (*reply)->second;
-            if (!last_error.empty() || caught_up(*last) || Clock::now() >= deadline) return;
-            wait_until([&] { return changes_ != seen; }, deadline);
-            if (Clock::now() >= deadline) return;
+            const long seen = watch_.changes;
+            auto now = session_.read(unit_, deadline);
+            if (!now) return last;
+            last = now;
+            read_log();
+            if (caught_up(*last)) return last;
+            if (!wait_until([&] { return watch_.changes != seen; }, deadline)) return last;
         }
     }
 
@@ -714,54 +676,31 @@ class Soak {
                (s.collected || s.active_state == "inactive" || s.active_state == "failed");
     }
 
-    // Our own stop: its job's end where the supervisor queues one, else a confirmed read that
-    // shows the service down.
+    // Our own stop, through to the service down and its main process gone (the engine's
+    // stop_until_down; a stop that hangs ends in SIGKILL, said in the notes).
     void stop_and_wait() {
-        auto reply = std::make_shared<std::optional<std::pair<std::string, std::string>>>();
-        supervisor_.stop(unit_, [reply](const std::string& error, const std::string& job) {
-            *reply = std::pair{error, job};
-        });
-        const auto budget = service_.timeout_stop + kRecoveryGrace;
-        const auto deadline = Clock::now() + budget;
-        wait_until([&] { return reply->has_value(); }, deadline);
-        if (*reply && !(*reply)->first.empty()) {
-            report_.errors.push_back(who_ + " refused to stop the unit: " + (*reply)->first);
-            return;
-        }
-        if (*reply && !(*reply)->second.empty()) {
-            const std::string job = (*reply)->second;
-            our_jobs_.insert(job);
-            wait_until([&] { return removed_.contains(job); }, deadline);
-            if (removed_.contains(job)) return;
-        } else if (*reply && wait_down(deadline)) {
-            return;
-        }
-        report_.errors.push_back(
-            fmt::format("the unit did not stop within {} ms",
-                        std::chrono::duration_cast<milliseconds>(budget).count()));
-    }
-
-    // Reads the state until it shows the service down with nothing pending, waking on changes.
-    bool wait_down(Clock::time_point deadline) {
-        for (;;) {
-            const long seen = changes_;
-            auto reply = std::make_shared<std::optional<std::pair<std::string, ServiceState>>>();
-            supervisor_.state(unit_, [reply](const std::string& error, const ServiceState& s) {
-                *reply = std::pair{error, s};
-            });
-            wait_until([&] { return reply->has_value(); }, deadline);
-            if (!*reply) return false;
-            const ServiceState& s = (*reply)->second;
-            if ((*reply)->first.empty() && s.job_id == 0 &&
-                (s.collected || s.active_state == "inactive" || s.active_state == "failed"))
-                return true;
-            wait_until([&] { return changes_ != seen; }, deadline);
-            if (Clock::now() >= deadline) return false;
+        try {
+            const std::string escalated = session_.stop_until_down(
+                unit_, service_.timeout_stop + kRecoveryGrace, kRecoveryGrace);
+            if (!escalated.empty()) report_.notes.push_back("our own stop: " + escalated);
+        } catch (const SupervisorError& e) {
+            report_.errors.push_back(e.what());
         }
     }
 
     void account() {
         report_.restarts_observed = std::max(0, int(incarnations_.size()) - 1);
+        // How the supervisor saw each crash: its record of the first end it timed after the
+        // fixture logged the crash (gone from its state once the next process runs).
+        // An end timed after the next crash is that crash's, not this one's.
+        for (size_t i = 0; i < report_.crash_list.size(); ++i) {
+            SoakCrash& crash = report_.crash_list[i];
+            const ServiceState* end = watch_.end_since(crash.at_ns);
+            const bool later = end && i + 1 < report_.crash_list.size() &&
+                               static_cast<long long>(end->exec_main_exit_us) * 1000 >=
+                                   report_.crash_list[i + 1].at_ns;
+            if (end && !later) crash.supervisor_saw = end_in_words(*end) + ", Result=" + end->result;
+        }
         // Every reload logged, against the schedule the seed predicts.
         std::map<uint64_t, const SoakCrash*> crash_at;
         for (const auto& crash : report_.crash_list)
@@ -792,8 +731,7 @@ class Soak {
                 fmt::format("{} reload(s) asked of {}, {} logged by the fixture",
                             report_.reloads, who_, report_.reloads_logged));
         // A restart job that fails is the supervisor refusing the restart: in 252 that is the start limit.
-        for (const auto& [job, result] : removed_)
-            if (result == "failed" && !our_jobs_.contains(job)) report_.start_limit_hit = true;
+        if (watch_.refused_restart) report_.start_limit_hit = true;
         if (report_.final_result == "start-limit-hit") report_.start_limit_hit = true;
         if (auto mismatch = restart_count_mismatch(report_.restarts_observed,
                                                    report_.supervisor_restarts,

@@ -102,7 +102,7 @@ class Supervisor {
 
 // What a driver is made from: the command line's choices.
 struct DriverContext {
-    std::string argument;                // after the colon: "systemctl:PATH" → PATH
+    std::string argument = {};           // after the colon: "systemctl:PATH" → PATH
     std::filesystem::path libexec;       // crashloop-sandbox, fake-httpd
     std::filesystem::path scenarios;
     bool allow_host = false;             // --allow-host: may touch the host's own supervisor

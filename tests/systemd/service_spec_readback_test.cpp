@@ -469,8 +469,9 @@ TEST_P(Readback, systemd_holds_what_the_spec_asked) {
     for (const auto& [property, holds] : sent_holds) {
         SCOPED_TRACE(c.id + " " + property);
         // What was asked is what systemd holds for the sent unit…
-        if (auto it = wanted.find(property); it != wanted.end())
+        if (auto it = wanted.find(property); it != wanted.end()) {
             EXPECT_EQ(holds, it->second) << "asked " << it->second << ", systemd holds " << holds;
+        }
         // …and what systemd makes of the unit file itself.
         std::string from_file = filed_holds.at(property);
         std::string sent_value = holds;
