@@ -581,23 +581,18 @@ class RealRunner {
     }
 };
 
-} // namespace
-
-CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
-                           const Expectations& expectations, const UnitFile& unit,
-                           CheckReport report, const std::vector<ExitCause>& causes,
-                           const CheckOptions& options) {
+// Where a run on the real daemon departs from the unit, said in the report's notes.
+void add_real_notes(CheckReport& report, const UnitFile& unit, const std::string& supervisor) {
     const ServiceSettings& settings = report.settings;
-    report.title += " (--real)";
     report.notes.push_back(
         "the real daemon: " + command_text(settings.exec_start) +
-        ", run as a service of crashloop's own " + supervisor.name() +
+        ", run as a service of crashloop's own " + supervisor +
         ", one cause at a time "
         "(you vouch that it is safe to run; the host's services are never touched)");
     report.notes.push_back(
         "signals are sent from outside to the main pid (kill -s SIG <MainPID>, through a "
         "pidfd); a real daemon may handle one itself, so each answer is judged on how " +
-        supervisor.name() + " saw the main process end");
+        supervisor + " saw the main process end");
     if (settings.exec_reload.size() > 1)
         report.notes.push_back(
             fmt::format("only the first of the unit's {} ExecReload= commands is run",
@@ -617,6 +612,30 @@ CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
             dropped +=
                 (dropped.empty() ? "" : ", ") + entry.key + "= (" + where(entry.assignment) + ")";
     if (!dropped.empty()) report.notes.push_back("not carried to the transient unit: " + dropped);
+
+}
+
+// The graceful-reload row (group "real"), after the causes.
+ExitCause graceful_reload(unsigned reloads, const std::string& supervisor) {
+    ExitCause reload;
+    reload.id = graceful_reload_id;
+    reload.group = "real";
+    reload.trigger = Trigger::reload;
+    reload.outcome.kind = Outcome::Kind::supervisor_stop;
+    reload.summary = fmt::format(
+        "graceful reload: {} × {}'s reload (ExecReload=) keeps the main pid", reloads, supervisor);
+    return reload;
+}
+
+} // namespace
+
+CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
+                           const Expectations& expectations, const UnitFile& unit,
+                           CheckReport report, const std::vector<ExitCause>& causes,
+                           const CheckOptions& options) {
+    const ServiceSettings& settings = report.settings;
+    report.title += " (--real)";
+    add_real_notes(report, unit, supervisor.name());
 
     const auto begin = std::chrono::steady_clock::now();
     Session session(supervisor, options.run.interrupt_fd);
@@ -667,14 +686,7 @@ CheckReport run_real_check(Supervisor& supervisor, const RestartTable& table,
         add(cause, cell, answer);
     }
 
-    ExitCause reload;
-    reload.id = graceful_reload_id;
-    reload.group = "real";
-    reload.trigger = Trigger::reload;
-    reload.outcome.kind = Outcome::Kind::supervisor_stop;
-    reload.summary =
-        fmt::format("graceful reload: {} × {}'s reload (ExecReload=) keeps the main pid",
-                    options.reloads, supervisor.name());
+    const ExitCause reload = graceful_reload(options.reloads, supervisor.name());
     std::optional<std::string> reload_missing;
     if (reload_check) reload_missing = runner.cannot_express(reload);
     if (reload_missing) {
