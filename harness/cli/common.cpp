@@ -191,6 +191,22 @@ void add_cell_options(CLI::App* command, CellArgs& args, const std::string& form
     command->add_flag("--no-color", args.no_colour, "No colour even on a terminal");
 }
 
+DrivenSupervisor::DrivenSupervisor(const Setup& setup, const std::string& spec, bool allow_host)
+    : supervisor(make_supervisor(spec, {.argument = {},
+                                        .libexec = setup.libexec,
+                                        .scenarios = setup.scenarios,
+                                        .allow_host = allow_host,
+                                        .restart_window = setup.restart_window})),
+      expectations(Expectations::for_supervisor(setup.scenarios, supervisor->name(),
+                                                supervisor->version())) {
+    // A supervisor whose state shows a pending restart has no window to wait out: a value
+    // given for it would be ignored, so it is refused.
+    if (setup.restart_window && !supervisor->restart_window(ServiceSpec{}))
+        throw InputError("--restart-window", 0,
+                         supervisor->name() + " shows a restart still to come in its state; "
+                         "--restart-window is for systemctl:PATH and exec:FILE");
+}
+
 Setup load_setup(const Globals& globals) {
     const std::string& scenarios_override = globals.scenarios;
     const std::string& libexec_override = globals.libexec;
@@ -200,6 +216,7 @@ Setup load_setup(const Globals& globals) {
     setup.libexec =
         libexec_override.empty() ? libexec_dir() : std::filesystem::path(libexec_override);
     // Everything that can be wrong with the input is found before anything runs.
+    setup.restart_window = globals.restart_window;
     setup.table = RestartTable::load(setup.scenarios / "table.toml");
     setup.causes = load_exit_causes(setup.scenarios / "causes.toml");
     if (!std::filesystem::exists(setup.libexec / "fake-httpd"))

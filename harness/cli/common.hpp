@@ -4,7 +4,9 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@ namespace crashloop::cli {
 struct Globals {
     std::string scenarios, libexec; // --scenarios, --libexec ("" = the defaults)
     std::string command_line;       // the whole command line, shell-quoted (soak's replay)
+    std::optional<std::chrono::milliseconds> restart_window; // --restart-window
 };
 
 // One subcommand: its options are registered on construction; run() once parsed.
@@ -72,6 +75,7 @@ struct CellArgs {
 // What every command needs: the data, the binaries, and the real systemd.
 struct Setup {
     std::filesystem::path scenarios, libexec;
+    std::optional<std::chrono::milliseconds> restart_window; // --restart-window
     RestartTable table;
     std::vector<ExitCause> causes;
 };
@@ -81,13 +85,7 @@ struct Setup {
 struct DrivenSupervisor {
     std::unique_ptr<Supervisor> supervisor;
     Expectations expectations;
-    DrivenSupervisor(const Setup& setup, const std::string& spec, bool allow_host)
-        : supervisor(make_supervisor(spec, {.argument = {},
-                                            .libexec = setup.libexec,
-                                            .scenarios = setup.scenarios,
-                                            .allow_host = allow_host})),
-          expectations(Expectations::for_supervisor(setup.scenarios, supervisor->name(),
-                                                    supervisor->version())) {}
+    DrivenSupervisor(const Setup& setup, const std::string& spec, bool allow_host);
 };
 
 void add_cell_options(CLI::App* command, CellArgs& args, const std::string& formats,

@@ -24,6 +24,12 @@ int main(int argc, char** argv) {
     app.add_option("--scenarios", scenarios,
                    "Scenario directory (table.toml, causes.toml, expectations/)");
     app.add_option("--libexec", libexec, "Directory holding fake-httpd and crashloop-sandbox");
+    unsigned restart_window_ms = 0;
+    auto* window = app.add_option(
+        "--restart-window", restart_window_ms,
+        "For a supervisor that shows no pending restart (systemctl:PATH, exec:FILE): how long "
+        "after a death, beyond RestartSec=, a restart may still come, in ms");
+    window->check(CLI::Range(0u, 3600u * 1000u));
 
     std::vector<std::unique_ptr<cli::Command>> commands;
     commands.push_back(cli::matrix_command(app));
@@ -40,7 +46,8 @@ int main(int argc, char** argv) {
     cli::setup_logging(verbosity);
     cli::install_interrupt_handler();
     try {
-        cli::Globals globals{scenarios, libexec, {}};
+        cli::Globals globals{scenarios, libexec, {}, {}};
+        if (window->count() > 0) globals.restart_window = std::chrono::milliseconds(restart_window_ms);
         for (int i = 0; i < argc; ++i)
             globals.command_line += (i ? " " : "") + shell_quote(argv[i]);
         for (const auto& command : commands)

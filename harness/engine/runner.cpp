@@ -1,6 +1,7 @@
 #include "runner.hpp"
 #include "log.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
@@ -57,6 +58,12 @@ struct Cell {
     std::optional<ServiceState> first_end; // systemd's view of how incarnation 1 ended
     int go_sent = 0;                       // the incarnation last told to go (forking units)
     ServiceWatch* watch = nullptr;         // the supervisor's word on this attempt's unit
+    // A supervisor that shows no pending restart (Supervisor::restart_window): how long after
+    // a death a restart may still come, when the cell first read it down, and when to read again.
+    std::optional<std::chrono::milliseconds> window;
+    std::optional<long long> down_seen_ns;
+    std::optional<Clock::time_point> recheck_at;
+    bool reported = false; // counted and handed on (after the late-restart check, if any)
     int last_incarnations = 0;
     std::vector<std::string> retries; // attempts given up on, and why
 };
@@ -96,14 +103,27 @@ class Runner {
         launch_more();
         while (remaining_ > 0) {
             auto next_deadline = Clock::now() + std::chrono::seconds(1);
-            for (auto& cell : cells_)
-                if (cell->launched && !cell->done) next_deadline = std::min(next_deadline, cell->deadline);
+            for (auto& cell : cells_) {
+                if (cell->launched && !cell->reported) next_deadline = std::min(next_deadline, cell->deadline);
+                if (cell->recheck_at && !cell->done) next_deadline = std::min(next_deadline, *cell->recheck_at);
+            }
             session_.wait(next_deadline);
-            for (auto& cell : cells_)
+            for (auto& cell : cells_) {
+                if (cell->recheck_at && !cell->done && Clock::now() >= *cell->recheck_at) {
+                    cell->recheck_at.reset();
+                    logger()->trace("{}: restart window over, reading again", cell->name);
+                    probe(*cell);
+                }
                 if (cell->launched && !cell->done && Clock::now() >= cell->deadline)
                     finish_error(*cell, "no verdict within " + ms_text(options_.cell_deadline.count()) +
                                             ": " + supervisor_.name() + " last said " + cell->watch->last_said() + ", the fixture logged " +
                                             std::to_string(cell->last_incarnations) + " incarnation(s)");
+                if (cell->done && !cell->reported && Clock::now() >= cell->deadline) {
+                    cell->result.evidence += "; our stop was not answered in time, so a restart "
+                                             "after the verdict could not be ruled out";
+                    report_cell(*cell);
+                }
+            }
         }
         report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin);
         // Our stops are asynchronous, and a driver may only send them from
@@ -189,6 +209,8 @@ class Runner {
         ++cell.attempt;
         name_attempt(cell);
         cell.first_end.reset();
+        cell.down_seen_ns.reset();
+        cell.recheck_at.reset();
         cell.go_sent = 0;
         cell.triggered = cell.trigger_finished = false;
         cell.trigger_job.clear();
@@ -234,6 +256,7 @@ class Runner {
         fake.name = cell.name;
         fake.reloads = !options_.unit || options_.unit->has_exec_reload;
         // Forking: a part that dies by itself waits for the go (see decide()).
+        fake.dies_with_parent = !supervisor_.parent_may_exit();
         play_with_fake_httpd(s, fake);
         return s;
     }
@@ -266,6 +289,7 @@ class Runner {
         const ServiceSpec service = service_for(cell);
         if (auto missing = supervisor_.cannot_express(service, *cell.cause)) return finish_not_applicable(cell, *missing);
         cell.result.overrides = service.overrides;
+        cell.window = supervisor_.restart_window(service);
         supervisor_.start(service, while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string& job) {
             if (cell.done || unit != cell.unit) return;
             if (!job.empty()) cell.watch->our_jobs.insert(job);
@@ -382,8 +406,31 @@ class Runner {
         const bool reload_over = trigger == Trigger::reload && cell.trigger_finished && running &&
                                  incarnations.size() == 1 && !logged_end;
         if (!settled_down && !reload_over) return;
-        if (!confirmed) return probe(cell);
-        if (s.job_id == 0) return finish_observed(cell, s, events, incarnations.size() > 1);
+        // Waiting out a restart window, the read at its end decides; a restart comes first
+        // through the check above.
+        if (!confirmed) return cell.recheck_at ? void() : probe(cell);
+        if (s.job_id != 0) return;
+        if (settled_down && !restart_window_over(cell, events, incarnations.back().number)) return;
+        finish_observed(cell, s, events, incarnations.size() > 1);
+    }
+
+    // Down is final for a supervisor that shows no pending restart only once its restart
+    // window has passed since the death, and a read after it still shows it down (this one,
+    // taken again at recheck_at). The death: when the fixture logged its end, else when the
+    // cell first read it down (a SIGKILL leaves no line; later is the safe side).
+    bool restart_window_over(Cell& cell, const std::vector<FixtureEvent>& events, int last) {
+        if (!cell.window) return true;
+        if (cell.recheck_at) return false; // a read raced the scheduled one: it decides
+        if (!cell.down_seen_ns) cell.down_seen_ns = monotonic_ns();
+        const long long death = end_of(events, last).value_or(*cell.down_seen_ns);
+        const long long left =
+            death + std::chrono::nanoseconds(*cell.window).count() - monotonic_ns();
+        if (left <= 0) return true;
+        cell.recheck_at = Clock::now() + std::chrono::nanoseconds(left);
+        logger()->debug("{}: down; {}'s restart window ends in {} ms: read again then", cell.name,
+                        supervisor_.name(), left / 1000000);
+        cell.deadline = std::max(cell.deadline, *cell.recheck_at + std::chrono::seconds(5));
+        return false;
     }
 
     void fire_trigger(Cell& cell) {
@@ -464,12 +511,21 @@ class Runner {
         // it, and the unit is left failed, with no restart pending.
         o.start_limit_hit = cell.watch->refused_restart && o.supervisor_restarts == o.restarts + 1 &&
                             s.active_state == "failed" && s.job_id == 0;
+        // What the supervisor does not report is said, and not checked: the fixture's log decides.
+        const bool counts = s.reports_restarts;
+        const bool exits = s.reports_exit || cell.first_end;
+        if (!counts) cell.result.unchecked.push_back("restart count");
+        if (!exits && first_end_checked(*cell.cause)) cell.result.unchecked.push_back("exit status");
         cell.result.evidence = evidence(cell); // says so when the start limit was hit
+        for (const auto& what : cell.result.unchecked)
+            cell.result.evidence += "; " + supervisor_.name() + " reports no " + what + ": not checked";
 
         const KnownDeviation* known = expectations_.find(cell.cause->id, cell.value);
-        if (auto mismatch = restart_count_mismatch(o.restarts, o.supervisor_restarts,
-                                                    o.start_limit_hit, supervisor_.name(),
-                                                    "the fixture")) {
+        auto mismatch = counts ? restart_count_mismatch(o.restarts, o.supervisor_restarts,
+                                                        o.start_limit_hit, supervisor_.name(),
+                                                        "the fixture")
+                               : std::nullopt;
+        if (mismatch) {
             cell.result.verdict = Verdict::error;
             cell.result.reason = *mismatch;
         } else if (restarted && !cell.first_end && first_end_checked(*cell.cause) &&
@@ -486,7 +542,7 @@ class Runner {
         } else {
             judge_restart(cell.result, restarted, known, supervisor_.name(), "it");
             // A polled supervisor restarted it between two reads: say which check was not made.
-            if (restarted && !cell.first_end && first_end_checked(*cell.cause)) {
+            if (restarted && exits && !cell.first_end && first_end_checked(*cell.cause)) {
                 const std::string unchecked =
                     supervisor_.name() + " is polled and restarted it between two reads, so its "
                     "record of how incarnation 1 ended could not be checked (the fixture logged: " +
@@ -511,6 +567,9 @@ class Runner {
             text += "; " + std::string(to_string(cell.cause->trigger)) + " job: " +
                     (cell.trigger_result.empty() ? "-" : cell.trigger_result);
         if (o.delay_ms) text += "; restarted after " + ms_text(*o.delay_ms);
+        if (cell.window && !o.restarted)
+            text += "; still down " + ms_text(cell.window->count()) + " after the death (" +
+                    supervisor_.name() + "'s restart window), read again after it";
         text += "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
         // A supervisor that is not systemd says it in its own words too
         // (supervisord: "FATAL: Exited too quickly …"), not only in systemd's.
@@ -538,10 +597,13 @@ class Runner {
         finish(cell);
     }
 
-    // Counted, so that run() can see the last ones through.
-    void stop_unit(const std::string& unit) {
+    // Counted, so that run() can see the last ones through; then() once it is answered.
+    void stop_unit(const std::string& unit, std::function<void()> then = nullptr) {
         ++stops_pending_;
-        supervisor_.stop(unit, while_alive([this](const std::string&, const std::string&) { --stops_pending_; }));
+        supervisor_.stop(unit, while_alive([this, then = std::move(then)](const std::string&, const std::string&) {
+            --stops_pending_;
+            if (then) then();
+        }));
     }
 
     // The supervisor cannot run this cell at all: n/a, with what it lacks.
@@ -550,19 +612,52 @@ class Runner {
         cell.result.reason = missing;
         cell.result.evidence = supervisor_.name() + " cannot express it: " + missing;
         cell.done = true;
-        if (options_.on_cell_done) options_.on_cell_done(cell.result);
-        --in_flight_;
-        --remaining_;
-        launch_more();
+        report_cell(cell);
     }
 
     void finish(Cell& cell) {
         cell.done = true;
+        cell.recheck_at.reset();
         cell.result.retries = static_cast<int>(cell.retries.size());
         cell.result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cell.started);
+        // The verdict is in; our own stop never restarts, whatever Restart= says. Where the
+        // supervisor shows no pending restart, "stayed down" stands only if the fixture logs
+        // no later incarnation before that stop is through.
+        const bool judged_down = cell.window && !cell.result.observed.restarted &&
+                                 cell.result.verdict != Verdict::error;
+        if (!judged_down) {
+            stop_unit(cell.unit);
+            return report_cell(cell);
+        }
+        cell.deadline = Clock::now() + options_.cell_deadline;
+        const size_t counted = cell.result.observed.incarnations.size();
+        stop_unit(cell.unit, [this, &cell, counted] {
+            if (cell.reported) return;
+            no_late_restart(cell, counted);
+            report_cell(cell);
+        });
+    }
+
+    void no_late_restart(Cell& cell, size_t counted) {
+        std::vector<Incarnation> now;
+        try {
+            now = incarnations_of(read_event_log(cell.log_host));
+        } catch (const InputError&) {
+            return;
+        }
+        if (now.size() <= counted) return;
+        const Incarnation& late = now[counted];
+        cell.result.observed.incarnations = now;
+        cell.result.verdict = Verdict::error;
+        cell.result.reason = fmt::format(
+            "restarted after the verdict: the fixture logged incarnation {} (pid {}) after {} "
+            "was judged to have stayed down, past the {} ms restart window",
+            late.number, late.pid, cell.name, cell.window->count());
+    }
+
+    void report_cell(Cell& cell) {
+        cell.reported = true;
         logger()->debug("{}: {} ({})", cell.name, to_string(cell.result.verdict), cell.result.evidence);
-        // The verdict is in; our own stop never restarts, whatever Restart= says.
-        stop_unit(cell.unit);
         if (options_.on_cell_done) options_.on_cell_done(cell.result);
         --in_flight_;
         --remaining_;

@@ -234,6 +234,7 @@ class Soak {
         fake.name = "soak";
         fake.extra_args = {"--port", std::to_string(port_), "--workers",
                            std::to_string(options_.workers)};
+        fake.dies_with_parent = !supervisor_.parent_may_exit();
         play_with_fake_httpd(s, fake);
         s.description = "crashloop soak: " + report_.unit + ", reload crash " +
                         probability_text(options_.crash_probability) + " (" + action + ")";

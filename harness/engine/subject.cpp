@@ -31,6 +31,7 @@ void play_with_fake_httpd(ServiceSpec& s, const FakeHttpd& fake) {
                     "--events", fake.events, "--pidfile", fake.pidfile, "--name", fake.name};
     s.exec_start.insert(s.exec_start.begin() + 1, "--plan");
     s.exec_start.insert(s.exec_start.end(), fake.extra_args.begin(), fake.extra_args.end());
+    if (!fake.dies_with_parent) s.exec_start.insert(s.exec_start.end(), {"--parent-death", "none"});
     s.exec_reload.clear();
     if (fake.reloads)
         s.exec_reload = {program, "-k", "graceful", "--pidfile", fake.pidfile, "--events", fake.events};

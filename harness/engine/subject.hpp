@@ -19,6 +19,7 @@ struct FakeHttpd {
     std::string events, pidfile, name;
     std::vector<std::string> extra_args; // "--port", "8080", "--workers", "2"
     bool reloads = true;                 // ExecReload= asks it for a graceful reload
+    bool dies_with_parent = true; // false: its launcher may exit (Supervisor::parent_may_exit)
 };
 
 // Puts the fake httpd in place of the unit's commands: ExecStart= runs the plan, ExecReload=

@@ -56,6 +56,9 @@ struct CellResult {
     // Attempts given up on and run again as a new unit (a reload-timeout cell
     // whose start timed out before the reload); the verdict is the last one's.
     int retries = 0;
+    // The supervisor's evidence the judge could not check, because the supervisor does not
+    // report it ("restart count", "exit status"): the verdict rests on the fixture's log there.
+    std::vector<std::string> unchecked;
 };
 
 // The verdict from expected vs observed and the cell's entry in the

@@ -54,6 +54,7 @@ Json cell_json(const CellResult& cell) {
         {"evidence", cell.evidence},
         {"duration_ms", cell.duration.count()},
         {"attempts", cell.retries + 1},
+        {"unchecked", cell.unchecked},
     };
 }
 
@@ -69,6 +70,10 @@ std::string render_json(const MatrixReport& report) {
         cells.push_back(cell_json(cell));
     }
     summary["retried"] = retried_cells(report);
+    Json unchecked = Json::object();
+    for (const auto& cell : report.cells)
+        for (const auto& what : cell.unchecked) unchecked[what] = unchecked.value(what, 0) + 1;
+    summary["unchecked"] = std::move(unchecked);
     const Json out = {
         {"supervisor", {{"name", report.supervisor}, {"version", report.supervisor_version}}},
         {"expectations",

@@ -3,6 +3,7 @@
 // Also home of the format vocabulary, render() and the helpers the markdown
 // and compare renderers share (Table 2's grid among them).
 #include <algorithm>
+#include <map>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -289,6 +290,17 @@ long retried_cells(const MatrixReport& report) {
                          [](const CellResult& cell) { return cell.retries > 0; });
 }
 
+// "12 cells judged without the supervisor's restart count", one per kind of evidence missing.
+std::string unchecked_text(const MatrixReport& report) {
+    std::map<std::string, long> cells;
+    for (const auto& cell : report.cells)
+        for (const auto& what : cell.unchecked) ++cells[what];
+    std::string text;
+    for (const auto& [what, count] : cells)
+        text += fmt::format("; {} cell(s) judged without {}'s {}", count, report.supervisor, what);
+    return text;
+}
+
 std::string summary_line(const MatrixReport& report) {
     const auto count = [&](Verdict verdict) {
         return std::count_if(report.cells.begin(), report.cells.end(),
@@ -306,7 +318,8 @@ std::string summary_line(const MatrixReport& report) {
                        report.cells.size(), count(Verdict::pass), count(Verdict::known_deviation),
                        unexpected_text, count(Verdict::fail), count(Verdict::error),
                        count(Verdict::not_applicable), retried_text, report.wall.count(),
-                       supervisor_label(report));
+                       supervisor_label(report)) +
+           unchecked_text(report);
 }
 
 std::string expected_vs_observed(const CellResult& cell) {

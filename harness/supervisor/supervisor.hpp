@@ -47,6 +47,10 @@ struct ServiceState {
     // (supervisord: "FATAL: Exited too quickly (process log may have details)");
     // empty for systemd. The fields above are the nearest systemd words.
     std::string own_words;
+    // Whether the supervisor reports these at all (a command-line supervisor may print no
+    // NRestarts= or ExecMainCode=): what it does not report is said, never taken as 0.
+    bool reports_restarts = true; // n_restarts
+    bool reports_exit = true;     // exec_main_code, exec_main_status
     std::string state() const { return active_state + "/" + sub_state; }
 };
 
@@ -81,6 +85,22 @@ class Supervisor {
     // the verdict says that the supervisor's record of it could not be checked.
     virtual bool records_every_end() const { return true; }
 
+    // How a restart still to come shows. nullopt: in the state itself (systemd's queued job
+    // and auto-restart, supervisord's BACKOFF), so a confirmed read that shows the service down
+    // with nothing queued is final. A duration: the supervisor shows nothing (it polls its
+    // services, or restarts from a loop), and a restart may come up to this long after a
+    // death (its poll interval + the service's RestartSec= + a margin): "stayed down" is
+    // decided only once it has passed.
+    virtual std::optional<std::chrono::milliseconds> restart_window(const ServiceSpec& service) const {
+        (void)service;
+        return std::nullopt;
+    }
+
+    // Whether a service's launcher may exit and leave it running (a start that forks, as
+    // start-stop-daemon does): the fake httpd then sets no parent-death signal, and the
+    // run's jail is what ends it.
+    virtual bool parent_may_exit() const { return false; }
+
     // Why this supervisor cannot run a cell at all (its verdict is n/a), or
     // nullopt when it can. Never a guess at the outcome: only what it lacks.
     virtual std::optional<std::string> cannot_express(const ServiceSpec& service, const ExitCause& cause) const = 0;
@@ -106,6 +126,9 @@ struct DriverContext {
     std::filesystem::path libexec;       // crashloop-sandbox, fake-httpd
     std::filesystem::path scenarios;
     bool allow_host = false;             // --allow-host: may touch the host's own supervisor
+    // --restart-window: how long after a death a restart may still come, for a supervisor
+    // that shows no pending restart (see Supervisor::restart_window); nullopt: the driver's own.
+    std::optional<std::chrono::milliseconds> restart_window = {};
 };
 
 // One entry of the list in drivers.cpp.

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -83,8 +84,12 @@ TEST_P(Planted, flags_exactly_the_planted_bugs) {
     // What make_supervisor("systemctl:PATH" / "exec:FILE") runs, called by name
     // so that this test does not depend on the list in drivers.cpp.
     const bool systemctl = driver == "systemctl";
+    // "polled": the same supervisor as a foreign design (planted-polled.toml): restarts from a
+    // one-second poll, nothing pending shown, no NRestarts, no exit status, a forking start.
+    const bool polled = driver == "polled";
     DriverContext context{
         .argument = systemctl ? std::string(PLANTED_SYSTEMCTL)
+                    : polled  ? std::string(PLANTED_POLLED_TOML)
                               : (scenarios_dir() / "supervisors" / "planted.toml").string(),
         .libexec = libexec_dir(),
         .scenarios = scenarios_dir()};
@@ -113,7 +118,15 @@ TEST_P(Planted, flags_exactly_the_planted_bugs) {
             EXPECT_EQ(cell.verdict, Verdict::fail) << "a planted bug went unseen: " << story;
         } else {
             EXPECT_EQ(cell.verdict, Verdict::pass) << story;
-            EXPECT_EQ(cell.observed.supervisor_restarts, cell.observed.restarts) << story;
+            if (!polled) {
+                EXPECT_EQ(cell.observed.supervisor_restarts, cell.observed.restarts) << story;
+            }
+        }
+        // What the polled supervisor does not report is said in every judged cell.
+        if (polled && cell.verdict != Verdict::not_applicable) {
+            EXPECT_NE(std::find(cell.unchecked.begin(), cell.unchecked.end(), "restart count"),
+                      cell.unchecked.end())
+                << story;
         }
     }
     EXPECT_EQ(flagged, expected_flags)
@@ -123,8 +136,32 @@ TEST_P(Planted, flags_exactly_the_planted_bugs) {
     EXPECT_TRUE(expected_flags.count("always/restart-prevent"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Matrix, Planted, ::testing::Values("systemctl", "exec"),
+INSTANTIATE_TEST_SUITE_P(Matrix, Planted, ::testing::Values("systemctl", "exec", "polled"),
                          [](const auto& info) { return info.param; });
+
+// Without its restart window the polled supervisor's restarts come after the verdict: every
+// cell whose restart is promised is judged "stayed down" (the false verdicts the window is
+// for). This is what the window guards against, shown so that the guard cannot go unnoticed.
+TEST(PlantedPolled, without_its_restart_window_restarts_are_missed) {
+    const RestartTable table = RestartTable::load(scenarios_dir() / "table.toml");
+    const auto all_causes = load_exit_causes(scenarios_dir() / "causes.toml");
+    setenv("PLANTED_SYSTEMCTL", PLANTED_SYSTEMCTL, 1);
+    DriverContext context{.argument = PLANTED_POLLED_TOML,
+                          .libexec = libexec_dir(),
+                          .scenarios = scenarios_dir(),
+                          .restart_window = std::chrono::milliseconds(0)};
+    auto supervisor = exec_driver().make(context);
+    RunOptions options;
+    options.restarts = {RestartValue::always};
+    options.causes = select_causes(all_causes, "exit-1,sigabrt");
+    options.fixture = libexec_dir() / "fake-httpd";
+    const MatrixReport report = run_matrix(*supervisor, table, Expectations(), options);
+    ASSERT_EQ(report.cells.size(), 2u);
+    for (const CellResult& cell : report.cells)
+        EXPECT_EQ(cell.verdict, Verdict::fail)
+            << cell.cause << ": " << to_string(cell.verdict) << " " << cell.reason << "\n  "
+            << cell.evidence;
+}
 
 // The same through the command line, as a user runs it: the JSON report's
 // failing cells are exactly the planted ones, and everything else passes.

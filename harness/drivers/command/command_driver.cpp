@@ -174,6 +174,7 @@ class CommandDriver final : public Supervisor {
   public:
     CommandDriver(CommandSet commands, const DriverContext& context)
         : commands_(std::move(commands)),
+          window_(context.restart_window ? context.restart_window : commands_.restart_window),
           jail_(std::make_unique<Jail>(context.libexec / "crashloop-sandbox")),
           unit_dir_(jail_->dir() / "units"), events_dir_(jail_->dir() / "events") {
         for (const auto& dir : {unit_dir_, events_dir_}) {
@@ -226,6 +227,14 @@ class CommandDriver final : public Supervisor {
     // Its state is polled (a command every 25 ms): a restart quicker than a poll hides how the
     // previous process ended.
     bool records_every_end() const override { return false; }
+
+    std::optional<std::chrono::milliseconds> restart_window(const ServiceSpec& service) const override {
+        if (!window_) return std::nullopt;
+        return *window_ + std::chrono::ceil<std::chrono::milliseconds>(service.restart_sec);
+    }
+
+    // A command-line start may fork the service and exit (start-stop-daemon does).
+    bool parent_may_exit() const override { return true; }
 
     std::optional<std::string> cannot_express(const ServiceSpec&,
                                               const ExitCause& cause) const override {
@@ -309,6 +318,7 @@ class CommandDriver final : public Supervisor {
 
   private:
     CommandSet commands_;
+    std::optional<std::chrono::milliseconds> window_; // --restart-window, else the file's
     std::unique_ptr<Jail> jail_; // before every member that refers into it: gone after them, killing what is left
     fs::path unit_dir_, events_dir_;
     std::vector<std::string> environment_;
@@ -601,6 +611,8 @@ std::vector<ServiceState> parse_show(std::string_view output,
         }
         if (!in_block) {
             states.emplace_back();
+            // Reported only by a non-empty NRestarts= or ExecMainCode=.
+            states.back().reports_restarts = states.back().reports_exit = false;
             in_block = true;
             if (states.size() > names.size())
                 fail("more blocks than the " + std::to_string(names.size()) +
@@ -614,6 +626,7 @@ std::vector<ServiceState> parse_show(std::string_view output,
         const std::string_view value = line.substr(equals + 1);
         auto integer = [&](auto& field) {
             using Field = std::remove_reference_t<decltype(field)>;
+            if (trimmed(value).empty()) return; // not reported: left 0, and said where it counts
             auto parsed = number<Field>(value);
             if (!parsed)
                 fail("expected a number in " + std::string(key) + "=, got '" + std::string(value) +
@@ -630,10 +643,13 @@ std::vector<ServiceState> parse_show(std::string_view output,
             s.load_state = value;
         else if (key == "MainPID")
             integer(s.main_pid);
-        else if (key == "NRestarts")
+        else if (key == "NRestarts") {
             integer(s.n_restarts);
-        else if (key == "ExecMainCode")
+            s.reports_restarts = !trimmed(value).empty();
+        } else if (key == "ExecMainCode") {
             integer(s.exec_main_code);
+            s.reports_exit = !trimmed(value).empty();
+        }
         else if (key == "ExecMainStatus")
             integer(s.exec_main_status);
         else if (key == "ExecMainExitTimestampMonotonic")

@@ -38,6 +38,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,10 @@ struct CommandSet {
     std::string install; // optional: run once per service before its first start
     std::string start, stop, reload, kill, state;
     std::map<std::string, std::string> not_supported; // cause id → why that cell is n/a
+    // A supervisor that shows no restart still to come: how long after a death its restart
+    // may take, beyond the service's RestartSec= (its poll interval and a margin). nullopt:
+    // its state shows a pending restart (systemctl's auto-restart, a queued job).
+    std::optional<std::chrono::milliseconds> restart_window;
     std::string source; // "systemctl:/usr/bin/x", "my.toml": where the templates came from
 };
 

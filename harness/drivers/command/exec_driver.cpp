@@ -12,6 +12,9 @@
 //   kill    = "mysupervisor kill {signal} {name}"  # optional: the main process only
 //   state   = "mysupervisor show {names}"    # systemctl-show blocks, one per name, in order
 //
+//   restart_window_ms = 1500                 # optional: it shows no pending restart; one may
+//                                            # come this long after a death (+ RestartSec=)
+//
 //   [not_supported]                          # cells this supervisor cannot express
 //   watchdog = "no watchdog"                 # cause id = why (the cell is n/a)
 #include <toml++/toml.h>
@@ -50,7 +53,8 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
     const toml::table top = parse_toml(file);
     reject_unknown_keys(
         top,
-        {"name", "version", "install", "start", "stop", "reload", "kill", "state", "not_supported"},
+        {"name", "version", "install", "start", "stop", "reload", "kill", "state",
+         "restart_window_ms", "not_supported"},
         where, "an exec supervisor file");
     CommandSet commands;
     commands.source = where;
@@ -78,6 +82,17 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
                              "expected only the placeholders " + std::string(key.name) +
                                  " knows in " + std::string(key.name) + ", got {" + unknown + "}");
         commands.*key.field = std::move(templ);
+    }
+
+    if (const toml::node* node = top.get("restart_window_ms")) {
+        const auto* ms = node->as_integer();
+        // An hour bounds it: a window is waited out in every cell that stays down.
+        if (!ms || ms->get() < 0 || ms->get() > 3600 * 1000)
+            throw InputError(where, line_of(*node),
+                             "expected restart_window_ms to be a number of milliseconds from 0 "
+                             "to 3600000, got " +
+                                 shown(*node));
+        commands.restart_window = std::chrono::milliseconds(ms->get());
     }
 
     if (const toml::node* node = top.get("not_supported")) {
