@@ -195,6 +195,7 @@ class RealRunner {
     std::string unit_;
     ServiceWatch* watch_ = nullptr;
     size_t ends_before_ = 0; // the supervisor's record of the ends before the trigger
+    std::optional<std::chrono::milliseconds> window_; // Supervisor::restart_window, if any
     std::map<std::string, std::string> answers_; // cause id → plain words
     std::string handled_; // "the daemon handled SIGTERM and ended by exit code 0: "
 
@@ -236,11 +237,10 @@ class RealRunner {
     // Starts the daemon and waits until it runs with a main pid; false (and an
     // error verdict) when it does not.
     bool start_daemon(CellResult& cell, Clock::time_point deadline) {
+        const ServiceSpec service = service_spec(cell.cause);
+        window_ = supervisor().restart_window(service);
         const std::string result = session_.run_job(
-            unit_,
-            [&](Supervisor::Done done) {
-                supervisor().start(service_spec(cell.cause), std::move(done));
-            },
+            unit_, [&](Supervisor::Done done) { supervisor().start(service, std::move(done)); },
             deadline);
         if (result != "done") {
             auto s = session_.read(unit_, deadline);
@@ -396,6 +396,19 @@ class RealRunner {
         auto s = session_.read_until(
             unit_, [&](const ServiceState& now) { return down(now) || restarted_now(now); },
             deadline);
+        // A supervisor that shows no pending restart may still restart it until its restart
+        // window has passed since the death: wait for a restart until then, and read after it.
+        if (s && down(*s) && window_) {
+            const long long death = death_ns().value_or(monotonic_ns());
+            const auto until =
+                std::min(deadline, Clock::now() + std::chrono::nanoseconds(
+                                                      death + std::chrono::nanoseconds(*window_).count() -
+                                                      monotonic_ns()));
+            if (auto back = session_.read_until(unit_, restarted_now, until))
+                s = back;
+            else
+                s = session_.read(unit_, deadline);
+        }
         if (!s)
             return void(fail_cell(cell, fmt::format("no verdict within {}: {}; {} last said {}",
                                                     ms_text(options_.run.cell_deadline.count()),

@@ -144,6 +144,7 @@ class Soak {
     ServiceWatch& watch_; // the supervisor's word on the unit: its state, jobs, refused restarts
     SoakReport report_;
     ServiceSpec service_;
+    std::optional<milliseconds> window_; // the supervisor's restart window, if it has one
     uint16_t port_ = 0;
     std::optional<Prober> prober_;
 
@@ -270,6 +271,7 @@ class Soak {
             port_, options_.workers,
             unit && unit->has_exec_stop ? ", ExecStop= `fake-httpd -k graceful-stop`" : ""));
         service_ = s;
+        window_ = supervisor_.restart_window(s);
         return s;
     }
 
@@ -318,6 +320,11 @@ class Soak {
             if (ready) wake = std::min(wake, next_reload);
             if (reload_in_flight_) wake = std::min(wake, reload_deadline_);
             if (!open_crashes_.empty()) wake = std::min(wake, recovery_deadline_);
+            // The end of a restart window: the read that may settle the crash is due then.
+            if (auto end = window_end_ns(); end && *end > monotonic_ns()) {
+                wake = std::min(wake, now + std::chrono::nanoseconds(*end - monotonic_ns()));
+                snapshot_wanted_ = true;
+            }
             if (!ready && !reload_in_flight_ && open_crashes_.empty()) {
                 if (!stalled_since) stalled_since = now;
                 wake = std::min(wake, *stalled_since + stall_limit);
@@ -328,7 +335,7 @@ class Soak {
             read_log();
             settle_check();
             if (!settled_.empty()) {
-                if (!open_crashes_.empty()) settle_unrecovered(settled_);
+                if (!open_crashes_.empty() && window_over()) settle_unrecovered(settled_);
                 settled_.clear();
             }
             check_deadlines(stalled_since, stall_limit);
@@ -572,10 +579,22 @@ class Soak {
     // healthy reload needs none, and a read per reload would only load the manager.
     void settle_check() {
         if (!snapshot_wanted_ || open_crashes_.empty() || reload_in_flight_ ||
-            !maybe_settled(watch_.live))
+            !maybe_settled(watch_.live) || !window_over())
             return;
         snapshot_wanted_ = false;
         snapshot();
+    }
+
+    // A supervisor that shows no pending restart (Supervisor::restart_window) may still restart
+    // the service until its window has passed since the crash: only a read after it settles.
+    std::optional<long long> window_end_ns() const {
+        if (!window_ || open_crashes_.empty()) return std::nullopt;
+        return report_.crash_list[open_crashes_.front()].at_ns +
+               std::chrono::nanoseconds(*window_).count();
+    }
+    bool window_over() const {
+        auto end = window_end_ns();
+        return !end || monotonic_ns() >= *end;
     }
 
     // Could the service be down for good (or hung) after the open crashes? A property read decides.

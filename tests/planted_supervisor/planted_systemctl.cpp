@@ -319,14 +319,19 @@ bool shall_restart(const Unit& u, int code, int status, const std::string& resul
 
 // ---- The monitor -----------------------------------------------------------------------------
 
-// PLANTED_POLLED=1: the supervisor a foreign design makes. Its monitor notices a death only at
-// its next one-second tick (after RestartSec=) and shows nothing pending meanwhile (failed or
-// inactive, no job); `show` prints no NRestarts= and no exit status; and the main process is
+// PLANTED_POLLED=1: the supervisor a foreign design makes. Its monitor restarts a service one
+// poll period (PLANTED_POLL_MS, 1000 by default) after RestartSec=, and shows nothing pending
+// meanwhile (failed or inactive, no job); `show` prints no NRestarts= and no exit status; and the main process is
 // started through a launcher that forks it and exits (start-stop-daemon's way), the monitor
 // adopting it as subreaper. Correct in every other way: a true crashloop finds nothing.
 bool polled() {
     const char* value = std::getenv("PLANTED_POLLED");
     return value && std::string(value) == "1";
+}
+
+long long poll_usec() {
+    const char* value = std::getenv("PLANTED_POLL_MS");
+    return value ? std::atoll(value) * 1000 : 1000000;
 }
 
 // The service's main process: its own session, default signals, a clean
@@ -450,10 +455,10 @@ class Monitor {
             s_.result = result;
             long long delay = u_.restart_usec;
             if (polled()) {
-                // Nothing pending shows; the restart comes at the first tick after RestartSec=.
+                // Nothing pending shows; the restart comes a poll period after RestartSec=.
                 s_.active = result == "success" ? "inactive" : "failed";
                 s_.sub = result == "success" ? "dead" : "failed";
-                delay += 1000000 - (now_us() + delay) % 1000000;
+                delay += poll_usec();
             }
             write_state(u_.name, s_);
             if (stop_requested(delay)) return finish("inactive", "dead", result, "");

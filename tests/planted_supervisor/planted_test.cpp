@@ -146,6 +146,12 @@ TEST(PlantedPolled, without_its_restart_window_restarts_are_missed) {
     const RestartTable table = RestartTable::load(scenarios_dir() / "table.toml");
     const auto all_causes = load_exit_causes(scenarios_dir() / "causes.toml");
     setenv("PLANTED_SYSTEMCTL", PLANTED_SYSTEMCTL, 1);
+    // Restarts 30 s after a death: however slow the machine, the verdict and crashloop's own
+    // stop (which cancels the restart) come first.
+    setenv("PLANTED_POLL_MS", "30000", 1);
+    struct Unset {
+        ~Unset() { unsetenv("PLANTED_POLL_MS"); }
+    } unset;
     DriverContext context{.argument = PLANTED_POLLED_TOML,
                           .libexec = libexec_dir(),
                           .scenarios = scenarios_dir(),

@@ -3,6 +3,7 @@
 // reload-timeout down, one cell of each verdict that needs a reader (pass,
 // known-deviation, fail, error); a variant turns the known deviation into an
 // unexpected pass.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -221,8 +222,25 @@ TEST(ReportJson, TopLevelFollowsTheContract) {
                                                {"unexpected-pass", 0},
                                                {"n/a", 0},
                                                {"error", 1},
-                                               {"retried", 0}}));
+                                               {"retried", 0},
+                                               {"unchecked", nlohmann::json::object()}}));
     ASSERT_EQ(json["cells"].size(), 4U);
+}
+
+// What the supervisor did not report is counted per kind, in the JSON and the summary line.
+TEST(ReportJson, EvidenceTheSupervisorDidNotReportIsCounted) {
+    MatrixReport report = small_matrix();
+    report.cells[0].unchecked = {"restart count", "exit status"};
+    report.cells[1].unchecked = {"restart count"};
+    const auto json = nlohmann::json::parse(render_json(report));
+    EXPECT_EQ(json["summary"]["unchecked"],
+              nlohmann::json({{"restart count", 2}, {"exit status", 1}}));
+    EXPECT_EQ(json["cells"][0]["unchecked"], nlohmann::json({"restart count", "exit status"}));
+    EXPECT_EQ(json["cells"][2]["unchecked"], nlohmann::json::array());
+    EXPECT_THAT(summary_line(report),
+                ::testing::HasSubstr("; 2 cell(s) judged without systemd's restart count"));
+    EXPECT_THAT(summary_line(report),
+                ::testing::HasSubstr("; 1 cell(s) judged without systemd's exit status"));
 }
 
 TEST(ReportJson, ExpectationsIsNullWithoutAFile) {
