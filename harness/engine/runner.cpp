@@ -63,6 +63,7 @@ struct Cell {
     std::optional<std::chrono::milliseconds> window;
     std::optional<long long> down_seen_ns;
     std::optional<Clock::time_point> recheck_at;
+    long long probe_sent_ns = 0; // when the read in flight was asked for: what it shows predates it
     bool reported = false; // counted and handed on (after the late-restart check, if any)
     int last_incarnations = 0;
     std::vector<std::string> retries; // attempts given up on, and why
@@ -328,6 +329,7 @@ class Runner {
             return;
         }
         cell.probing = true;
+        cell.probe_sent_ns = monotonic_ns();
         supervisor_.state(cell.unit, while_alive([this, &cell, unit = cell.unit](const std::string& error,
                                                                      const ServiceState& snapshot) {
             cell.probing = false;
@@ -397,6 +399,7 @@ class Runner {
             s.main_pid == static_cast<uint32_t>(incarnations.back().pid))
             return finish_observed(cell, s, events, true);
         const bool settled_down = down && !incarnations.empty();
+        if (confirmed && !down) cell.down_seen_ns.reset(); // up again: a later death starts anew
         // "Running" after the reload ended means it kept the process only while the fixture has
         // not logged its end: a polling supervisor (a systemctl reimplementation) may still show
         // the main pid that died during the reload, until it notices.
@@ -423,8 +426,9 @@ class Runner {
         if (cell.recheck_at) return false; // a read raced the scheduled one: it decides
         if (!cell.down_seen_ns) cell.down_seen_ns = monotonic_ns();
         const long long death = end_of(events, last).value_or(*cell.down_seen_ns);
+        // The read's answer reflects the state when it was asked for, not when it came back.
         const long long left =
-            death + std::chrono::nanoseconds(*cell.window).count() - monotonic_ns();
+            death + std::chrono::nanoseconds(*cell.window).count() - cell.probe_sent_ns;
         if (left <= 0) return true;
         cell.recheck_at = Clock::now() + std::chrono::nanoseconds(left);
         logger()->debug("{}: down; {}'s restart window ends in {} ms: read again then", cell.name,
@@ -509,7 +513,7 @@ class Runner {
         }
         // NRestarts counts the restart the start limit refused; nothing ran for
         // it, and the unit is left failed, with no restart pending.
-        o.start_limit_hit = cell.watch->refused_restart && o.supervisor_restarts == o.restarts + 1 &&
+        o.start_limit_hit = cell.watch->refused_restart() && o.supervisor_restarts == o.restarts + 1 &&
                             s.active_state == "failed" && s.job_id == 0;
         // What the supervisor does not report is said, and not checked: the fixture's log decides.
         const bool counts = s.reports_restarts;
@@ -567,10 +571,13 @@ class Runner {
             text += "; " + std::string(to_string(cell.cause->trigger)) + " job: " +
                     (cell.trigger_result.empty() ? "-" : cell.trigger_result);
         if (o.delay_ms) text += "; restarted after " + ms_text(*o.delay_ms);
-        if (cell.window && !o.restarted)
+        if (cell.window && !o.restarted && !o.final_state.starts_with("active"))
             text += "; still down " + ms_text(cell.window->count()) + " after the death (" +
                     supervisor_.name() + "'s restart window), read again after it";
-        text += "; NRestarts=" + std::to_string(o.supervisor_restarts) + "; now " + o.final_state;
+        const bool counted = std::find(cell.result.unchecked.begin(), cell.result.unchecked.end(),
+                                       "restart count") == cell.result.unchecked.end();
+        if (counted) text += "; NRestarts=" + std::to_string(o.supervisor_restarts);
+        text += "; now " + o.final_state;
         // A supervisor that is not systemd says it in its own words too
         // (supervisord: "FATAL: Exited too quickly …"), not only in systemd's.
         if (!cell.watch->last_words.empty()) text += " (" + supervisor_.name() + ": " + cell.watch->last_words + ")";

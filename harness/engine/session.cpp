@@ -40,15 +40,19 @@ const ServiceState* ServiceWatch::end_since(long long ns) const {
     return nullptr;
 }
 
+bool ServiceWatch::refused_restart() const {
+    for (const auto& [job, result] : jobs_done)
+        if (result == "failed" && !our_jobs.contains(job)) return true;
+    return false;
+}
+
 void ServiceWatch::saw(const ServiceState& s) {
     live = s;
     last_state = s.state();
     last_words = s.own_words;
-    if (s.main_pid != 0) {
-        bool known = false;
-        for (const auto& seen : main_pids) known = known || seen.pid == s.main_pid;
-        if (!known) main_pids.push_back({s.main_pid, monotonic_ns()});
-    }
+    // A new main pid is one other than the last: pids are reused in a long run.
+    if (s.main_pid != 0 && (main_pids.empty() || main_pids.back().pid != s.main_pid))
+        main_pids.push_back({s.main_pid, monotonic_ns()});
     if (s.exec_main_code != 0) {
         const bool repeat = !ends.empty() && ends.back().exec_main_code == s.exec_main_code &&
                             ends.back().exec_main_status == s.exec_main_status &&
@@ -76,7 +80,6 @@ Session::Session(Supervisor& supervisor, int interrupt_fd)
             if (it == watches_.end()) return;
             ServiceWatch& w = *it->second;
             w.jobs_done[job] = result;
-            if (result == "failed" && !w.our_jobs.contains(job)) w.refused_restart = true;
             ++w.changes;
             if (w.on_job_done) w.on_job_done(job, result);
         }));
@@ -216,7 +219,9 @@ std::string Session::stop_until_down(const std::string& service, Clock::duration
     const auto began = Clock::now();
     auto deadline = began + stop_budget + grace;
     std::optional<ServiceState> s = read(service, deadline);
-    if (s && !down(*s)) {
+    // Down may be a restart still to come where the supervisor shows none: stop it anyway.
+    const bool restart_unseen = supervisor_.restart_window(ServiceSpec{}).has_value();
+    if (s && (!down(*s) || restart_unseen)) {
         const std::string result = run_job(
             service, [&](Supervisor::Done done) { supervisor_.stop(service, std::move(done)); },
             began + stop_budget);

@@ -35,7 +35,7 @@ struct MainPid {
 struct ServiceWatch {
     std::string service;
     ServiceState live;          // its latest word (a change or a read)
-    long changes = 0;           // changes reported (reads not counted): a wait wakes on these
+    long changes = 0;           // changes and job ends reported (reads not counted): waits wake on these
     std::vector<MainPid> main_pids; // distinct, in order
     // Each main process's end while the supervisor said so (ExecMainCode= set), consecutive
     // repeats collapsed: systemd forgets an end once the next process starts, often before a
@@ -44,8 +44,9 @@ struct ServiceWatch {
     std::set<std::string> our_jobs;               // the jobs the workload asked for
     std::map<std::string, std::string> jobs_done; // every job of the service that ended → result
     // A job nobody asked for (a restart) ended "failed": the supervisor refused the restart.
-    // In systemd 252 that is the start limit (Result= keeps the crash's own value).
-    bool refused_restart = false;
+    // In systemd 252 that is the start limit (Result= keeps the crash's own value). Decided
+    // when asked: a job's end may come before the reply that names it as ours.
+    bool refused_restart() const;
     std::string last_state = "not started";
     std::string last_words; // the same in the supervisor's own words, when they are not systemd's
 

@@ -84,14 +84,16 @@ TEST(Session, ChangesReachOnlyTheWatchOfTheirService) {
     a.on_change = [&](const ServiceState&) { ++hook_calls; };
     supervisor.changed("a.service", state("active", "running", 10));
     supervisor.changed("a.service", state("active", "running", 11));
+    supervisor.changed("a.service", state("active", "running", 11)); // the same, told again
     supervisor.changed("a.service", state("active", "running", 10));
     supervisor.changed("unfollowed.service", state("failed", "failed"));
 
-    EXPECT_EQ(a.changes, 3);
-    EXPECT_EQ(hook_calls, 3);
-    ASSERT_EQ(a.main_pids.size(), 2u) << "distinct main pids, in order";
+    EXPECT_EQ(a.changes, 4);
+    EXPECT_EQ(hook_calls, 4);
+    ASSERT_EQ(a.main_pids.size(), 3u) << "each change of main pid, in order (pids are reused)";
     EXPECT_EQ(a.main_pids[0].pid, 10u);
     EXPECT_EQ(a.main_pids[1].pid, 11u);
+    EXPECT_EQ(a.main_pids[2].pid, 10u);
     EXPECT_EQ(a.last_state, "active/running");
     EXPECT_EQ(b.changes, 0);
     EXPECT_EQ(b.last_said(), "not started");
@@ -119,12 +121,14 @@ TEST(Session, EachEndIsKeptOnceAndFoundByItsTime) {
 TEST(Session, AJobEndThatComesBeforeTheReplyNamingItStillEndsTheCall) {
     HandPlayedSupervisor supervisor;
     Session session(supervisor, -1);
+    ServiceWatch& w = session.follow("s.service");
     supervisor.due.push_back([&] { supervisor.job_done("7", "s.service", "failed"); });
     supervisor.due.push_back([&] { supervisor.asked.back()("", "7"); });
     const std::string result = session.run_job(
         "s.service", [&](Supervisor::Done done) { supervisor.reload("s.service", std::move(done)); },
         Clock::now() + 5s);
     EXPECT_EQ(result, "failed");
+    EXPECT_FALSE(w.refused_restart()) << "our own reload, though its end came first";
 }
 
 TEST(Session, ACallIsDoneRefusedOrUnfinishedAtTheDeadline) {
@@ -153,12 +157,12 @@ TEST(Session, OnlyAFailedJobNobodyAskedForIsARefusedRestart) {
     session.run_job("s.service",
                     [&](Supervisor::Done done) { supervisor.reload("s.service", std::move(done)); },
                     Clock::now() + 5s);
-    EXPECT_FALSE(w.refused_restart) << "our own reload failing is not a refused restart";
+    EXPECT_FALSE(w.refused_restart()) << "our own reload failing is not a refused restart";
 
     supervisor.job_done("4", "s.service", "done");
-    EXPECT_FALSE(w.refused_restart);
+    EXPECT_FALSE(w.refused_restart());
     supervisor.job_done("5", "s.service", "failed");
-    EXPECT_TRUE(w.refused_restart);
+    EXPECT_TRUE(w.refused_restart());
     EXPECT_EQ(w.jobs_done.at("5"), "failed");
 }
 
