@@ -213,8 +213,9 @@ Setup load_setup(const Globals& globals) {
     Setup setup;
     setup.scenarios =
         scenarios_override.empty() ? scenarios_dir() : std::filesystem::path(scenarios_override);
-    setup.libexec =
-        libexec_override.empty() ? libexec_dir() : std::filesystem::path(libexec_override);
+    // Absolute: the paths go into ExecStart= lines a supervisor runs from its own directory.
+    setup.libexec = std::filesystem::absolute(
+        libexec_override.empty() ? libexec_dir() : std::filesystem::path(libexec_override));
     // Everything that can be wrong with the input is found before anything runs.
     setup.restart_window = globals.restart_window;
     setup.table = RestartTable::load(setup.scenarios / "table.toml");

@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -25,6 +27,7 @@
 #include "restart_table.hpp"
 #include "runner.hpp"
 #include "supervisor.hpp"
+#include "temp_dir.hpp"
 
 using namespace crashloop;
 
@@ -167,6 +170,45 @@ TEST(PlantedPolled, without_its_restart_window_restarts_are_missed) {
         EXPECT_EQ(cell.verdict, Verdict::fail)
             << cell.cause << ": " << to_string(cell.verdict) << " " << cell.reason << "\n  "
             << cell.evidence;
+}
+
+// An exec file's `up` runs once, before the first service, told every service the run may
+// make; its `down` once at the end. Both leave their mark where the test can read it.
+TEST(PlantedLifecycle, up_once_with_every_service_and_down_at_the_end) {
+    const RestartTable table = RestartTable::load(scenarios_dir() / "table.toml");
+    const auto all_causes = load_exit_causes(scenarios_dir() / "causes.toml");
+    setenv("PLANTED_SYSTEMCTL", PLANTED_SYSTEMCTL, 1);
+    TempDir dir;
+    std::ifstream planted(scenarios_dir() / "supervisors" / "planted.toml");
+    std::string text((std::istreambuf_iterator<char>(planted)), std::istreambuf_iterator<char>());
+    const std::string marks = dir.path().string();
+    text.insert(text.find("install ="), "up = 'echo {names} >> " + marks + "/up'\n" +
+                                            "down = 'echo down >> " + marks + "/down'\n");
+    const auto file = dir.path() / "planted-lifecycle.toml";
+    std::ofstream(file) << text;
+    {
+        DriverContext context{.argument = file.string(), .libexec = libexec_dir(), .scenarios = scenarios_dir()};
+        auto supervisor = exec_driver().make(context);
+        RunOptions options;
+        options.restarts = {RestartValue::always, RestartValue::no};
+        options.causes = select_causes(all_causes, "exit-1");
+        options.fixture = libexec_dir() / "fake-httpd";
+        const MatrixReport report = run_matrix(*supervisor, table, Expectations(), options);
+        for (const auto& cell : report.cells)
+            EXPECT_EQ(cell.verdict, Verdict::pass) << cell.cause << ": " << cell.reason;
+        EXPECT_FALSE(std::filesystem::exists(dir.path() / "down")) << "down before the end";
+    }
+    auto lines = [&](const char* name) {
+        std::ifstream in(dir.path() / name);
+        std::vector<std::string> all;
+        for (std::string line; std::getline(in, line);) all.push_back(line);
+        return all;
+    };
+    const auto up = lines("up");
+    ASSERT_EQ(up.size(), 1u) << "up runs once";
+    EXPECT_NE(up[0].find("crashloop-always-exit-1.service"), std::string::npos) << up[0];
+    EXPECT_NE(up[0].find("crashloop-no-exit-1.service"), std::string::npos) << up[0];
+    EXPECT_EQ(lines("down"), std::vector<std::string>{"down"}) << "down runs once, at the end";
 }
 
 // The same through the command line, as a user runs it: the JSON report's

@@ -3,6 +3,8 @@
 // output maps onto ServiceState.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -166,6 +168,55 @@ TEST(ShowOutput, output_that_does_not_match_the_names_is_an_error) {
     EXPECT_THROW(parse_show("Id=b\nActiveState=active\n", {"a"}), SupervisorError);
     EXPECT_THROW(parse_show("MainPID=many\n", {"a"}), SupervisorError);
     EXPECT_THROW(parse_show("just words\n", {"a"}), SupervisorError);
+}
+
+TEST(ShowOutput, a_state_outside_systemds_words_is_translated_by_the_table_or_refused) {
+    const std::map<std::string, std::string> table = {{"error", "failed/failed"},
+                                                      {"backoff", "activating/auto-restart"}};
+    const auto states =
+        parse_show("ActiveState=error\nSubState=fatal\n\nActiveState=backoff\n", {"a", "b"}, table);
+    EXPECT_EQ(states[0].state(), "failed/failed");
+    EXPECT_EQ(states[0].own_words, "error/fatal");
+    EXPECT_EQ(states[1].state(), "activating/auto-restart");
+    EXPECT_EQ(states[1].own_words, "backoff");
+    EXPECT_EQ(parse_show("ActiveState=failed\nSubState=failed\n", {"a"}, table)[0].own_words, "");
+    EXPECT_THROW(parse_show("ActiveState=error\n", {"a"}), SupervisorError);
+}
+
+TEST(ShowOutput, what_is_missing_or_empty_is_not_reported_not_zero) {
+    const auto blank = parse_show("ActiveState=active\nMainPID=\nNRestarts=\nExecMainCode=\n", {"a"});
+    EXPECT_EQ(blank[0].main_pid, 0u);
+    EXPECT_FALSE(blank[0].reports_restarts);
+    EXPECT_FALSE(blank[0].reports_exit);
+    const auto missing = parse_show("ActiveState=active\n", {"a"});
+    EXPECT_FALSE(missing[0].reports_restarts);
+    EXPECT_FALSE(missing[0].reports_exit);
+    const auto told = parse_show("NRestarts=0\nExecMainCode=0\n", {"a"});
+    EXPECT_TRUE(told[0].reports_restarts);
+    EXPECT_TRUE(told[0].reports_exit);
+}
+
+TEST(ExecFile, the_windows_the_poll_and_the_state_table_are_checked) {
+    const CommandSet c = [] {
+        TempDir dir;
+        return load_exec_commands(dir.write("mine.toml", good + "restart_window_ms = 1500\n"
+                                                              "poll_interval_ms = 200\n"
+                                                              "[states]\n"
+                                                              "error = \"failed/failed\"\n"),
+                                  scenarios);
+    }();
+    EXPECT_EQ(c.restart_window, std::chrono::milliseconds(1500));
+    EXPECT_EQ(c.poll_interval, std::chrono::milliseconds(200));
+    EXPECT_EQ(c.states.at("error"), "failed/failed");
+    EXPECT_NE(refusal(good + "restart_window_ms = -1\n").find("6: expected restart_window_ms"),
+              std::string::npos)
+        << refusal(good + "restart_window_ms = -1\n");
+    EXPECT_NE(refusal(good + "poll_interval_ms = 0\n").find("poll_interval_ms"), std::string::npos);
+    EXPECT_NE(refusal(good + "[states]\nerror = \"broken\"\n").find("7: expected systemd's"),
+              std::string::npos)
+        << refusal(good + "[states]\nerror = \"broken\"\n");
+    EXPECT_NE(refusal(good + "[states]\nerror = \"error/x\"\n").find("expected systemd's"),
+              std::string::npos);
 }
 
 } // namespace

@@ -69,7 +69,10 @@ template <typename Visit> void each_placeholder(std::string_view templ, Visit vi
 std::vector<std::string_view> known_placeholders(Operation operation) {
     switch (operation) {
     case Operation::version:
+    case Operation::down:
         return {"unit_dir", "events_dir"};
+    case Operation::up:
+        return {"names", "unit_dir", "events_dir"};
     case Operation::install:
     case Operation::start:
     case Operation::stop:
@@ -175,6 +178,7 @@ class CommandDriver final : public Supervisor {
     CommandDriver(CommandSet commands, const DriverContext& context)
         : commands_(std::move(commands)),
           window_(context.restart_window ? context.restart_window : commands_.restart_window),
+          poll_interval_(commands_.poll_interval.value_or(kPollInterval)),
           jail_(std::make_unique<Jail>(context.libexec / "crashloop-sandbox")),
           unit_dir_(jail_->dir() / "units"), events_dir_(jail_->dir() / "events") {
         for (const auto& dir : {unit_dir_, events_dir_}) {
@@ -202,22 +206,48 @@ class CommandDriver final : public Supervisor {
         } catch (const std::exception& e) {
             logger()->warn("{}: waiting for its last commands: {}", commands_.source, e.what());
         }
+        // The supervisor's own end, once its services' last commands are through.
+        if (up_ran_ && !commands_.down.empty()) {
+            try {
+                run_to_end(expand(commands_.down, common()), "down", std::chrono::seconds(30));
+            } catch (const std::exception& e) {
+                logger()->warn("{}: {}", commands_.source, e.what());
+            }
+        }
         later_.clear(); // nobody is left to hear of them
         children_.clear();
     }
 
+    // `up`, once, before the first service starts: a supervisor daemon to start for the run,
+    // told every service it will be asked about.
+    void reserve(const std::vector<std::string>& services) override {
+        if (up_ran_ || commands_.up.empty()) return;
+        up_ran_ = true;
+        run_to_end(expand(commands_.up, common(), services), "up", std::chrono::seconds(60));
+    }
+
     std::string name() const override { return commands_.name; }
+
+    // A command run through to its end (version, up, down): SupervisorError when it fails or
+    // outlasts `limit`.
+    std::string run_to_end(const std::string& command, const std::string& what,
+                           std::chrono::seconds limit) {
+        std::shared_ptr<Child> child = spawn(command, what, nullptr);
+        const auto deadline = Clock::now() + limit;
+        while (!child->exited && Clock::now() < deadline)
+            pump(deadline, -1, child.get());
+        if (!child->exited)
+            throw SupervisorError("`" + child->what + "` did not finish in " +
+                                  std::to_string(limit.count()) + " s");
+        if (!child->ok()) throw SupervisorError(commands_.source + ": " + what + ": " + child->error());
+        return child->out_text;
+    }
 
     std::string version() override {
         if (version_) return *version_;
-        std::shared_ptr<Child> child =
-            spawn(expand(commands_.version, common()), "version", nullptr);
-        const auto deadline = Clock::now() + std::chrono::seconds(30);
-        while (!child->exited && Clock::now() < deadline)
-            pump(deadline, -1, child.get());
-        if (!child->exited) throw SupervisorError("`" + child->what + "` did not finish in 30 s");
-        if (!child->ok()) throw SupervisorError(commands_.source + ": version: " + child->error());
-        std::string text = child->out_text.substr(0, child->out_text.find('\n'));
+        const std::string out = run_to_end(expand(commands_.version, common()), "version",
+                                           std::chrono::seconds(30));
+        std::string text = out.substr(0, out.find('\n'));
         version_ = trimmed(text);
         return *version_;
     }
@@ -319,6 +349,7 @@ class CommandDriver final : public Supervisor {
   private:
     CommandSet commands_;
     std::optional<std::chrono::milliseconds> window_; // --restart-window, else the file's
+    std::chrono::milliseconds poll_interval_;         // the file's poll_interval_ms, else 25 ms
     std::unique_ptr<Jail> jail_; // before every member that refers into it: gone after them, killing what is left
     fs::path unit_dir_, events_dir_;
     std::vector<std::string> environment_;
@@ -326,6 +357,7 @@ class CommandDriver final : public Supervisor {
     std::vector<std::shared_ptr<Child>> children_;
     std::deque<std::function<void()>> later_; // callbacks due, run from wait()
     std::optional<std::string> version_;
+    bool up_ran_ = false;
     OnChange on_change_;
     OnJobDone on_job_done_;
     std::set<std::string> live_;                   // started and not stopped since: polled
@@ -398,19 +430,25 @@ class CommandDriver final : public Supervisor {
                 add(name);
         if (poll_due) {
             polling_ = true;
-            next_poll_ = Clock::now() + kPollInterval;
+            next_poll_ = Clock::now() + poll_interval_;
         }
         const uint64_t run = ++shows_;
+        const auto began = Clock::now();
         spawn(expand(commands_.state, common(), names), "state",
-              [this, run, names, poll_due, waiters = std::exchange(reads_, {})](Child& c) {
-                  if (poll_due) polling_ = false;
+              [this, run, names, poll_due, began, waiters = std::exchange(reads_, {})](Child& c) {
+                  if (poll_due) {
+                      polling_ = false;
+                      // A supervisor whose `state` is slow is polled at most half the time:
+                      // the next poll waits at least as long as this one took.
+                      next_poll_ = std::max(next_poll_, Clock::now() + (Clock::now() - began));
+                  }
                   std::string error;
                   std::vector<ServiceState> states;
                   if (!c.ok())
                       error = c.error();
                   else {
                       try {
-                          states = parse_show(c.out_text, names);
+                          states = parse_show(c.out_text, names, commands_.states);
                       } catch (const SupervisorError& e) {
                           error = commands_.source + ": " + e.what();
                       }
@@ -542,6 +580,10 @@ std::string_view to_string(Operation operation) {
     switch (operation) {
     case Operation::version:
         return "version";
+    case Operation::up:
+        return "up";
+    case Operation::down:
+        return "down";
     case Operation::install:
         return "install";
     case Operation::start:
@@ -589,8 +631,36 @@ std::string expand(std::string_view templ, const std::map<std::string, std::stri
     return out;
 }
 
+bool systemd_active_state(std::string_view word) {
+    for (std::string_view known :
+         {"active", "reloading", "inactive", "failed", "activating", "deactivating"})
+        if (word == known) return true;
+    return false;
+}
+
+namespace {
+
+// A state outside systemd's words, as the supervisor's table translates it; its own word is
+// kept (ServiceState::own_words).
+void translate(ServiceState& s, size_t block, const std::map<std::string, std::string>& states) {
+    if (s.active_state.empty() || systemd_active_state(s.active_state)) return;
+    auto it = states.find(s.active_state);
+    if (it == states.end())
+        throw SupervisorError("`state` output, block " + std::to_string(block) +
+                              ": ActiveState=" + s.active_state +
+                              " is not one of systemd's words; map it in the exec file's "
+                              "[states] table");
+    s.own_words = s.sub_state.empty() ? s.active_state : s.active_state + "/" + s.sub_state;
+    const size_t slash = it->second.find('/');
+    s.active_state = it->second.substr(0, slash);
+    s.sub_state = it->second.substr(slash + 1);
+}
+
+} // namespace
+
 std::vector<ServiceState> parse_show(std::string_view output,
-                                     const std::vector<std::string>& names) {
+                                     const std::vector<std::string>& names,
+                                     const std::map<std::string, std::string>& translations) {
     std::vector<ServiceState> states;
     bool in_block = false;
     std::string id;
@@ -672,6 +742,7 @@ std::vector<ServiceState> parse_show(std::string_view output,
     if (states.size() != names.size())
         throw SupervisorError("`state` printed " + std::to_string(states.size()) +
                               " block(s) for " + std::to_string(names.size()) + " service(s)");
+    for (size_t i = 0; i < states.size(); ++i) translate(states[i], i, translations);
     return states;
 }
 

@@ -10,7 +10,7 @@
 //   {unit_dir}    the folder of unit files         (also exported as $SYSTEMD_UNIT_PATH)
 //   {events_dir}  where the fake httpd logs         the services' --events folder
 //   {signal}      kill only: the signal's name      SIGABRT
-//   {names}       state only: every name asked, as separate words
+//   {names}       state: every name asked; up: every service the run may make; as separate words
 //
 // `$VAR` and `${VAR}` are the shell's, not placeholders. Every command runs
 // inside the run's Jail (jail.hpp), so whatever it starts dies with the run.
@@ -56,12 +56,20 @@ struct CommandSet {
     std::string name;    // name(): picks the expectation file
     std::string version; // its first line of output is version()
     std::string install; // optional: run once per service before its first start
+    std::string up;      // optional: once, before the first service, with {names} of them all
+    std::string down;    // optional: once, at the end of the run
     std::string start, stop, reload, kill, state;
     std::map<std::string, std::string> not_supported; // cause id → why that cell is n/a
     // A supervisor that shows no restart still to come: how long after a death its restart
     // may take, beyond the service's RestartSec= (its poll interval and a margin). nullopt:
     // its state shows a pending restart (systemctl's auto-restart, a queued job).
     std::optional<std::chrono::milliseconds> restart_window;
+    // How often to read the state of running services (kPollInterval by default); a `state`
+    // that takes longer stretches it (never more than half the time spent polling).
+    std::optional<std::chrono::milliseconds> poll_interval;
+    // The supervisor's own ActiveState= words → systemd's "active/sub" ("error" →
+    // "failed/failed", "backoff" → "activating/auto-restart"); the own word is kept too.
+    std::map<std::string, std::string> states;
     std::string source; // "systemctl:/usr/bin/x", "my.toml": where the templates came from
 };
 
@@ -78,7 +86,7 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
 // --- the pieces, exposed for tests ---------------------------------------------
 
 // The placeholders a template may use, by operation (see above).
-enum class Operation { version, install, start, stop, reload, kill, state };
+enum class Operation { version, up, install, start, stop, reload, kill, state, down };
 std::string_view to_string(Operation operation);
 // The placeholder names a template uses that its operation does not know:
 // empty when the template is good.
@@ -88,9 +96,14 @@ std::vector<std::string> unknown_placeholders(std::string_view templ, Operation 
 std::string expand(std::string_view templ, const std::map<std::string, std::string>& values,
                    const std::vector<std::string>& names = {});
 
-// `systemctl show` output → one state per name, in order. Throws
-// SupervisorError when the blocks do not match the names.
+// `systemctl show` output → one state per name, in order, an ActiveState= outside systemd's
+// words translated through `states` (CommandSet::states). Throws SupervisorError when the
+// blocks do not match the names, or a state is neither systemd's word nor in `states`.
 std::vector<ServiceState> parse_show(std::string_view output,
-                                     const std::vector<std::string>& names);
+                                     const std::vector<std::string>& names,
+                                     const std::map<std::string, std::string>& states = {});
+
+// systemd's ActiveState= words (systemctl(1)).
+bool systemd_active_state(std::string_view word);
 
 } // namespace crashloop

@@ -5,6 +5,9 @@
 //
 //   name    = "mysupervisor"                 # picks scenarios/expectations/<name>-<version>.toml
 //   version = "mysupervisor --version"       # its first line of output
+//   up      = "mysupervisor daemon {unit_dir}"   # optional, once before the first service
+//                                            # ({names}: every service the run may make)
+//   down    = "mysupervisor shutdown"        # optional, once at the end (after up)
 //   install = "mysupervisor load {unit_file}"    # optional, once per service before it starts
 //   start   = "mysupervisor start {name}"    # returns once the service runs; non-zero: refused
 //   stop    = "mysupervisor stop {name}"     # returns once it is down
@@ -14,9 +17,15 @@
 //
 //   restart_window_ms = 1500                 # optional: it shows no pending restart; one may
 //                                            # come this long after a death (+ RestartSec=)
+//   poll_interval_ms = 25                    # optional: how often `state` is read (default 25)
+//
+//   [states]                                 # optional: its own ActiveState= words, in systemd's
+//   error = "failed/failed"                  # ("active/sub"); any other word is an error
+//   backoff = "activating/auto-restart"
 //
 //   [not_supported]                          # cells this supervisor cannot express
 //   watchdog = "no watchdog"                 # cause id = why (the cell is n/a)
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include "command_driver.hpp"
@@ -37,6 +46,8 @@ struct Key {
 
 const Key kKeys[] = {
     {"version", Operation::version, &CommandSet::version, true},
+    {"up", Operation::up, &CommandSet::up, false},
+    {"down", Operation::down, &CommandSet::down, false},
     {"install", Operation::install, &CommandSet::install, false},
     {"start", Operation::start, &CommandSet::start, true},
     {"stop", Operation::stop, &CommandSet::stop, true},
@@ -53,8 +64,8 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
     const toml::table top = parse_toml(file);
     reject_unknown_keys(
         top,
-        {"name", "version", "install", "start", "stop", "reload", "kill", "state",
-         "restart_window_ms", "not_supported"},
+        {"name", "version", "up", "down", "install", "start", "stop", "reload", "kill", "state",
+         "restart_window_ms", "poll_interval_ms", "states", "not_supported"},
         where, "an exec supervisor file");
     CommandSet commands;
     commands.source = where;
@@ -84,15 +95,43 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
         commands.*key.field = std::move(templ);
     }
 
-    if (const toml::node* node = top.get("restart_window_ms")) {
+    // An hour bounds a window (it is waited out in every cell that stays down); a poll
+    // interval runs from 1 ms to a minute.
+    auto milliseconds = [&](std::string_view key, long long low, long long high)
+        -> std::optional<std::chrono::milliseconds> {
+        const toml::node* node = top.get(key);
+        if (!node) return std::nullopt;
         const auto* ms = node->as_integer();
-        // An hour bounds it: a window is waited out in every cell that stays down.
-        if (!ms || ms->get() < 0 || ms->get() > 3600 * 1000)
+        if (!ms || ms->get() < low || ms->get() > high)
             throw InputError(where, line_of(*node),
-                             "expected restart_window_ms to be a number of milliseconds from 0 "
-                             "to 3600000, got " +
+                             fmt::format("expected {} to be a number of milliseconds from {} to "
+                                         "{}, got {}",
+                                         key, low, high, shown(*node)));
+        return std::chrono::milliseconds(ms->get());
+    };
+    commands.restart_window = milliseconds("restart_window_ms", 0, 3600 * 1000);
+    commands.poll_interval = milliseconds("poll_interval_ms", 1, 60 * 1000);
+
+    if (const toml::node* node = top.get("states")) {
+        const auto* table = node->as_table();
+        if (!table)
+            throw InputError(where, line_of(*node),
+                             "expected a table [states] of own-word = \"active/sub\", got " +
                                  shown(*node));
-        commands.restart_window = std::chrono::milliseconds(ms->get());
+        for (auto&& [key, value] : *table) {
+            const int line = static_cast<int>(key.source().begin.line);
+            const auto* text = value.as_string();
+            const std::string mapped = text ? text->get() : "";
+            const size_t slash = mapped.find('/');
+            if (slash == std::string::npos || slash + 1 == mapped.size() ||
+                !systemd_active_state(mapped.substr(0, slash)))
+                throw InputError(where, line,
+                                 "expected systemd's \"ActiveState/SubState\" for " +
+                                     std::string(key.str()) +
+                                     " (e.g. \"failed/failed\", \"activating/auto-restart\"), got " +
+                                     shown(value));
+            commands.states[std::string(key.str())] = mapped;
+        }
     }
 
     if (const toml::node* node = top.get("not_supported")) {
