@@ -44,7 +44,8 @@ class CheckCommand : public Command {
         app_->add_option("-o,--output", args_.output,
                          "Write the report to FILE (whole or not at all)");
         app_->add_option("--cell-timeout", args_.cell_timeout_ms, "Deadline per cause in ms")
-            ->default_val(30000);
+            ->default_val(30000)
+            ->check(CLI::Range(1000u, 3600u * 1000u)); // under 1 s every cause would error
         app_->add_flag("-e,--evidence", args_.evidence, "Show each answer's evidence");
         app_->add_flag("--no-color", args_.no_colour, "No colour even on a terminal");
         app_->add_flag("--real", args_.real,

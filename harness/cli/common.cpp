@@ -186,7 +186,8 @@ void add_cell_options(CLI::App* command, CellArgs& args, const std::string& form
     command
         ->add_option("--cell-timeout", args.cell_timeout_ms,
                      "Deadline per cell in ms; hitting it is an error verdict")
-        ->default_val(30000);
+        ->default_val(30000)
+        ->check(CLI::Range(1000u, 3600u * 1000u)); // under 1 s every cell would error
     command->add_flag("-e,--evidence", args.evidence, evidence_help);
     command->add_flag("--no-color", args.no_colour, "No colour even on a terminal");
 }
@@ -199,6 +200,7 @@ DrivenSupervisor::DrivenSupervisor(const Setup& setup, const std::string& spec, 
                                         .restart_window = setup.restart_window})),
       expectations(Expectations::for_supervisor(setup.scenarios, supervisor->name(),
                                                 supervisor->version())) {
+    expectations.check_causes(setup.causes);
     // A supervisor whose state shows a pending restart has no window to wait out: a value
     // given for it would be ignored, so it is refused.
     if (setup.restart_window && !supervisor->restart_window(ServiceSpec{}))

@@ -64,6 +64,7 @@ struct Cell {
     std::optional<long long> down_seen_ns;
     std::optional<Clock::time_point> recheck_at;
     long long probe_sent_ns = 0; // when the read in flight was asked for: what it shows predates it
+    int down_reads_after_window = 0;
     bool reported = false; // counted and handed on (after the late-restart check, if any)
     int last_incarnations = 0;
     std::vector<std::string> retries; // attempts given up on, and why
@@ -211,6 +212,7 @@ class Runner {
         name_attempt(cell);
         cell.first_end.reset();
         cell.down_seen_ns.reset();
+        cell.down_reads_after_window = 0;
         cell.recheck_at.reset();
         cell.go_sent = 0;
         cell.triggered = cell.trigger_finished = false;
@@ -294,8 +296,10 @@ class Runner {
         supervisor_.start(service, while_alive([this, &cell, unit = cell.unit](const std::string& error, const std::string& job) {
             if (cell.done || unit != cell.unit) return;
             if (!job.empty()) cell.watch->our_jobs.insert(job);
-            if (!error.empty()) finish_error(cell, supervisor_.name() + " refused to start the service: " + error);
-            else probe(cell);
+            if (!error.empty()) return finish_error(cell, supervisor_.name() + " refused to start the service: " + error);
+            // The cell's time counts from a confirmed start: a slow `start` is not the cell's.
+            cell.deadline = std::max(cell.deadline, Clock::now() + options_.cell_deadline);
+            probe(cell);
         }));
     }
 
@@ -399,7 +403,10 @@ class Runner {
             s.main_pid == static_cast<uint32_t>(incarnations.back().pid))
             return finish_observed(cell, s, events, true);
         const bool settled_down = down && !incarnations.empty();
-        if (confirmed && !down) cell.down_seen_ns.reset(); // up again: a later death starts anew
+        if (confirmed && !down) { // up again: a later death starts anew
+            cell.down_seen_ns.reset();
+            cell.down_reads_after_window = 0;
+        }
         // "Running" after the reload ended means it kept the process only while the fixture has
         // not logged its end: a polling supervisor (a systemctl reimplementation) may still show
         // the main pid that died during the reload, until it notices.
@@ -418,8 +425,8 @@ class Runner {
     }
 
     // Down is final for a supervisor that shows no pending restart only once its restart
-    // window has passed since the death, and a read after it still shows it down (this one,
-    // taken again at recheck_at). The death: when the fixture logged its end, else when the
+    // window has passed since the death, and two reads after it still show it down (taken
+    // at recheck_at). The death: when the fixture logged its end, else when the
     // cell first read it down (a SIGKILL leaves no line; later is the safe side).
     bool restart_window_over(Cell& cell, const std::vector<FixtureEvent>& events, int last) {
         if (!cell.window) return true;
@@ -429,7 +436,13 @@ class Runner {
         // The read's answer reflects the state when it was asked for, not when it came back.
         const long long left =
             death + std::chrono::nanoseconds(*cell.window).count() - cell.probe_sent_ns;
-        if (left <= 0) return true;
+        // Two consistent reads after the window: a supervisor that rewrites its state file in
+        // place may answer one read with a torn, empty state ("inactive/dead").
+        if (left <= 0 && ++cell.down_reads_after_window >= 2) return true;
+        if (left <= 0) {
+            cell.recheck_at = Clock::now();
+            return false;
+        }
         cell.recheck_at = Clock::now() + std::chrono::nanoseconds(left);
         logger()->debug("{}: down; {}'s restart window ends in {} ms: read again then", cell.name,
                         supervisor_.name(), left / 1000000);
@@ -573,7 +586,7 @@ class Runner {
         if (o.delay_ms) text += "; restarted after " + ms_text(*o.delay_ms);
         if (cell.window && !o.restarted && !o.final_state.starts_with("active"))
             text += "; still down " + ms_text(cell.window->count()) + " after the death (" +
-                    supervisor_.name() + "'s restart window), read again after it";
+                    supervisor_.name() + "'s restart window), read twice after it";
         const bool counted = std::find(cell.result.unchecked.begin(), cell.result.unchecked.end(),
                                        "restart count") == cell.result.unchecked.end();
         if (counted) text += "; NRestarts=" + std::to_string(o.supervisor_restarts);

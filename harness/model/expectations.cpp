@@ -160,11 +160,22 @@ Expectations Expectations::for_supervisor(const std::filesystem::path& scenarios
         candidates.push_back(dir / (supervisor + "-" + major + ".toml"));
     candidates.push_back(dir / (supervisor + ".toml"));
 
+    // Present in any form (a dangling link, a loop, a directory, unreadable) is loaded, and
+    // fails with its name: a broken file must not make the known deviations vanish.
     for (const auto& candidate : candidates) {
         std::error_code ec;
-        if (std::filesystem::exists(candidate, ec)) return load(candidate);
+        const auto status = std::filesystem::symlink_status(candidate, ec);
+        if (!ec && status.type() != std::filesystem::file_type::not_found) return load(candidate);
     }
     return {}; // no known deviations: every cell is judged by the table alone
+}
+
+void Expectations::check_causes(const std::vector<ExitCause>& causes) const {
+    for (const auto& deviation : deviations_)
+        if (std::none_of(causes.begin(), causes.end(),
+                         [&](const ExitCause& cause) { return cause.id == deviation.cause; }))
+            throw InputError(deviation.file, deviation.line,
+                             "expected a cause id of causes.toml, got '" + deviation.cause + "'");
 }
 
 const KnownDeviation* Expectations::find(const std::string& cause, RestartValue value) const {

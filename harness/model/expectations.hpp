@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "exit_cause.hpp"
 #include "restart_table.hpp"
 
 namespace crashloop {
@@ -29,6 +30,8 @@ class Expectations {
     static Expectations load(const std::filesystem::path& file);
 
     const KnownDeviation* find(const std::string& cause, RestartValue value) const;
+    // InputError (file:line) for a deviation whose cause is none of `causes` (a typo).
+    void check_causes(const std::vector<ExitCause>& causes) const;
     const std::string& source() const { return source_; } // file it came from, "" if none
 
   private:

@@ -40,6 +40,16 @@ scenarios; printf '\n[[deviation]]\ncause = "stop"\nrestart = "sometimes"\nresta
 line=$(grep -n '"sometimes"' "$work/s/expectations/systemd-252.toml" | cut -d: -f1)
 expect bad-expectation "systemd-252.toml:$line:" -- --scenarios "$work/s" matrix --cause exit-0 --restart no
 
+# A deviation for a cause that does not exist (a typo), and a broken expectations file.
+scenarios; printf '\n[[deviation]]\ncause = "sigabtr"\nrestart = "no"\nrestarted = true\nreason = "x"\n' >>"$work/s/expectations/systemd-252.toml"
+line=$(grep -n '"sigabtr"' "$work/s/expectations/systemd-252.toml" | cut -d: -f1)
+expect deviation-unknown-cause "systemd-252.toml:$((line - 1)):.*sigabtr" -- --scenarios "$work/s" matrix --cause exit-0 --restart no
+scenarios; rm "$work/s/expectations/systemd-252.toml"; ln -s "$work/s/nowhere.toml" "$work/s/expectations/systemd-252.toml"
+expect expectations-dangling-link "systemd-252.toml" -- --scenarios "$work/s" matrix --cause exit-0 --restart no
+
+expect cell-timeout-zero "--cell-timeout" -- matrix --cell-timeout 0
+expect restart-window-on-systemd "--restart-window" -- --restart-window 1000 matrix --cause exit-0 --restart no
+
 # Supervisors: named wrongly, or not allowed, before anything starts.
 expect host-needs-allow "--allow-host" -- matrix --supervisor systemd-host
 expect systemctl-needs-path "needs an argument" -- matrix --supervisor systemctl
@@ -48,6 +58,8 @@ expect compare-no-junit "no junit" -- compare --supervisor systemd --supervisor 
 expect exec-missing-file "nowhere.toml" -- matrix --supervisor exec:"$work/nowhere.toml"
 printf 'name = "x"\nversion = "true"\nstart = "true"\nstop = "true"\nreload = "true"\nkill = "true"\nstate = "true {nonsense}"\n' >"$work/bad-exec.toml"
 expect exec-bad-placeholder "bad-exec.toml:7:" -- matrix --supervisor exec:"$work/bad-exec.toml"
+printf 'name = "x"\nversion = "true"\nstart = "true {name"\nstop = "true"\nstate = "true {names}"\n' >"$work/unbalanced.toml"
+expect exec-unbalanced-brace "unbalanced.toml:3:.*no closing brace" -- matrix --supervisor exec:"$work/unbalanced.toml"
 expect real-never-on-the-host "--real: runs the unit.s real daemon only on a supervisor crashloop starts itself" -- check "$root/scenarios/units/httpd.service" --real --supervisor systemd-host --allow-host
 
 [ $failures -eq 0 ] && echo "all bad inputs rejected cleanly" || exit 1

@@ -196,6 +196,17 @@ TEST(ShowOutput, what_is_missing_or_empty_is_not_reported_not_zero) {
     EXPECT_TRUE(told[0].reports_exit);
 }
 
+TEST(ExecFile, unbalanced_or_doubled_braces_are_refused_on_their_line) {
+    const std::string base = "name = \"mine\"\nversion = \"v\"\nstop = \"s {name}\"\n"
+                             "state = \"x {names}\"\n";
+    EXPECT_NE(refusal(base + "start = \"mine start {name\"\n").find("5: expected {placeholder} in start, got {name has no closing brace"),
+              std::string::npos)
+        << refusal(base + "start = \"mine start {name\"\n");
+    EXPECT_NE(refusal(base + "start = \"mine start {{name}}\"\n").find("second pair of braces"),
+              std::string::npos);
+    EXPECT_EQ(refusal(base + "start = \"{ mine start {name}; } && echo ${HOME}\"\n"), "");
+}
+
 TEST(ExecFile, the_windows_the_poll_and_the_state_table_are_checked) {
     const CommandSet c = [] {
         TempDir dir;

@@ -918,5 +918,40 @@ TEST(ExpectationsFor, a_bad_file_is_not_skipped) {
     EXPECT_THROW(Expectations::for_supervisor(dir.path(), "minisd", "3"), InputError);
 }
 
+// A dangling link, a loop or a directory where the file should be is named, never skipped.
+TEST(ExpectationsFor, a_broken_file_is_named_not_skipped) {
+    for (const std::string kind : {"dangling", "loop", "directory"}) {
+        TempDir dir;
+        const fs::path file = dir.path() / "expectations" / "minisd-3.toml";
+        fs::create_directories(file.parent_path());
+        if (kind == "dangling") fs::create_symlink(dir.path() / "nowhere.toml", file);
+        if (kind == "loop") fs::create_symlink(file, file);
+        if (kind == "directory") fs::create_directory(file);
+        try {
+            Expectations::for_supervisor(dir.path(), "minisd", "3");
+            ADD_FAILURE() << kind << ": loaded as if there were no file";
+        } catch (const InputError& e) {
+            EXPECT_EQ(e.file(), file.string()) << kind << ": " << e.what();
+        }
+    }
+}
+
+TEST(ExpectationsFor, a_deviation_for_an_unknown_cause_is_refused_on_its_line) {
+    TempDir dir;
+    dir.write("expectations/minisd.toml", "# one deviation\n[[deviation]]\ncause = \"sigabtr\"\n"
+                                          "restart = \"always\"\nrestarted = false\nreason = \"typo\"\n");
+    const Expectations e = Expectations::for_supervisor(dir.path(), "minisd", "1");
+    const auto causes = load_exit_causes(scenarios_dir / "causes.toml");
+    try {
+        e.check_causes(causes);
+        ADD_FAILURE() << "a deviation for cause 'sigabtr' was accepted";
+    } catch (const InputError& error) {
+        EXPECT_EQ(error.line(), 2) << error.what();
+        EXPECT_NE(std::string(error.what()).find("sigabtr"), std::string::npos) << error.what();
+    }
+    EXPECT_NO_THROW(Expectations::for_supervisor(scenarios_dir, "systemd", "252").check_causes(causes));
+    EXPECT_NO_THROW(Expectations::for_supervisor(scenarios_dir, "supervisord", "4.2").check_causes(causes));
+}
+
 } // namespace
 } // namespace crashloop

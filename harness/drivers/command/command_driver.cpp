@@ -609,6 +609,22 @@ std::vector<std::string> unknown_placeholders(std::string_view templ, Operation 
     return unknown;
 }
 
+std::optional<std::string> malformed_placeholder(std::string_view templ) {
+    for (size_t i = 0; i < templ.size(); ++i) {
+        if (templ[i] != '{' || (i > 0 && templ[i - 1] == '$')) continue;
+        size_t end = i + 1;
+        while (end < templ.size() && is_placeholder_char(templ[end])) ++end;
+        if (end == i + 1) continue; // "{ cmd; }", "{}": the shell's
+        const std::string name(templ.substr(i + 1, end - i - 1));
+        if (end >= templ.size() || templ[end] != '}')
+            return "{" + name + " has no closing brace";
+        if ((i > 0 && templ[i - 1] == '{') || (end + 1 < templ.size() && templ[end + 1] == '}'))
+            return "{" + name + "} is inside a second pair of braces";
+        i = end;
+    }
+    return std::nullopt;
+}
+
 std::string expand(std::string_view templ, const std::map<std::string, std::string>& values,
                    const std::vector<std::string>& names) {
     std::string out;

@@ -91,6 +91,10 @@ std::string_view to_string(Operation operation);
 // The placeholder names a template uses that its operation does not know:
 // empty when the template is good.
 std::vector<std::string> unknown_placeholders(std::string_view templ, Operation operation);
+// Why a template's braces are not a placeholder as meant ("{name has no closing brace",
+// "{name} is inside a second pair of braces"), or nullopt. The shell's "${VAR}" and
+// "{ cmd; }" are fine.
+std::optional<std::string> malformed_placeholder(std::string_view templ);
 // The template with each {placeholder} replaced by its value, shell-quoted;
 // {names} by every name, each quoted, separated by spaces.
 std::string expand(std::string_view templ, const std::map<std::string, std::string>& values,

@@ -88,6 +88,9 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
     commands.name = text("name", true);
     for (const Key& key : kKeys) {
         std::string templ = text(key.name, key.required);
+        if (auto why = malformed_placeholder(templ))
+            throw InputError(where, line_of(*top.get(key.name)),
+                             "expected {placeholder} in " + std::string(key.name) + ", got " + *why);
         for (const auto& unknown : unknown_placeholders(templ, key.operation))
             throw InputError(where, line_of(*top.get(key.name)),
                              "expected only the placeholders " + std::string(key.name) +
