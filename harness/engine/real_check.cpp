@@ -272,7 +272,41 @@ class RealRunner {
             return fail_cell(cell, fmt::format("main pid {} still ran {}'s own program (it never "
                                                "exec'd the daemon) at the deadline",
                                                s->main_pid, who()));
+        wait_until_idle(s->main_pid, std::min(deadline, Clock::now() + kSettleLimit));
         return true;
+    }
+
+    // "Running" comes when the daemon is started, not when it is done starting: Apache's
+    // parent still forks its workers and sets up after systemd has read its PIDFile=, and a
+    // SIGABRT that lands then can wedge it in its own handler (AH00060 logs, which is not
+    // async-signal-safe), so the cell would judge a hang, not the supervisor. Nothing
+    // announces the end of a daemon's start-up; a main process asleep with no CPU time
+    // spent between two reads of /proc, kIdleGap apart, is taken as done, within kSettleLimit.
+    static constexpr auto kIdleGap = std::chrono::milliseconds(30);
+    static constexpr auto kSettleLimit = std::chrono::seconds(3);
+    void wait_until_idle(uint32_t pid, Clock::time_point limit) {
+        std::optional<std::string> before = cpu_and_state(pid);
+        for (;;) {
+            if (!before || session_.died(pid) || Clock::now() >= limit) return;
+            session_.wait(std::min(limit, Clock::now() + kIdleGap));
+            const std::optional<std::string> now = cpu_and_state(pid);
+            if (now && *now == *before && now->back() == 'S') return;
+            before = now;
+        }
+    }
+
+    // utime, stime and the state letter of /proc/PID/stat ("12 3 S"); nullopt when gone.
+    static std::optional<std::string> cpu_and_state(uint32_t pid) {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        const auto paren = text.rfind(')');
+        if (paren == std::string::npos) return std::nullopt;
+        std::istringstream fields(text.substr(paren + 2));
+        std::vector<std::string> f;
+        for (std::string word; fields >> word && f.size() < 13;) f.push_back(word);
+        if (f.size() < 13) return std::nullopt;
+        // After the name: state(0) … utime(11) stime(12).
+        return f[11] + " " + f[12] + " " + f[0];
     }
 
     // A supervisor may name the main pid as soon as it has forked it (supervisord with

@@ -466,9 +466,13 @@ class Sandbox {
     const long long ready_deadline = now_ms() + 25000;
     bool ready = false;
     for (;;) {
+        // The notify socket is read for as long as the manager runs, not only until READY=1:
+        // a user manager keeps sending (STATUS= "User job … running" every second while a job
+        // is slow), its sd_notify() blocks once the socket's queue is full (net.unix.
+        // max_dgram_qlen, 10 datagrams), and a blocked manager answers no D-Bus call.
         pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0}, {signal_fd, POLLIN, 0}, {notify_fd, POLLIN, 0}};
         int timeout = ready ? -1 : static_cast<int>(std::max(0LL, ready_deadline - now_ms()));
-        int n = poll(fds, ready ? 2 : 3, timeout);
+        int n = poll(fds, 3, timeout);
         if (n < 0 && errno == EINTR) continue;
         if (n == 0) {
             std::fprintf(stderr, "crashloop-sandbox: systemd --user sent no READY=1 in 25 s\n");
@@ -491,7 +495,7 @@ class Sandbox {
                 }
             }
         }
-        if (!ready && (fds[2].revents & POLLIN) && got_ready(notify_fd)) {
+        if ((fds[2].revents & POLLIN) && got_ready(notify_fd) && !ready) {
             ready = true;
             std::printf("ready %d\n", static_cast<int>(manager));
             std::fflush(stdout);
