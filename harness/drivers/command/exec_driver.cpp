@@ -56,6 +56,29 @@ const Key kKeys[] = {
     {"state", Operation::state, &CommandSet::state, true},
 };
 
+// [states]: the supervisor's own ActiveState= words → systemd's "active/sub".
+std::map<std::string, std::string> state_table(const toml::node& node, const std::string& where) {
+    const auto* table = node.as_table();
+    if (!table)
+        throw InputError(where, line_of(node),
+                         "expected a table [states] of own-word = \"active/sub\", got " + shown(node));
+    std::map<std::string, std::string> states;
+    for (auto&& [key, value] : *table) {
+        const auto* text = value.as_string();
+        const std::string mapped = text ? text->get() : "";
+        const size_t slash = mapped.find('/');
+        if (slash == std::string::npos || slash + 1 == mapped.size() ||
+            !systemd_active_state(mapped.substr(0, slash)))
+            throw InputError(where, static_cast<int>(key.source().begin.line),
+                             "expected systemd's \"ActiveState/SubState\" for " +
+                                 std::string(key.str()) +
+                                 " (e.g. \"failed/failed\", \"activating/auto-restart\"), got " +
+                                 shown(value));
+        states[std::string(key.str())] = mapped;
+    }
+    return states;
+}
+
 } // namespace
 
 CommandSet load_exec_commands(const std::filesystem::path& file,
@@ -115,27 +138,7 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
     commands.restart_window = milliseconds("restart_window_ms", 0, 3600 * 1000);
     commands.poll_interval = milliseconds("poll_interval_ms", 1, 60 * 1000);
 
-    if (const toml::node* node = top.get("states")) {
-        const auto* table = node->as_table();
-        if (!table)
-            throw InputError(where, line_of(*node),
-                             "expected a table [states] of own-word = \"active/sub\", got " +
-                                 shown(*node));
-        for (auto&& [key, value] : *table) {
-            const int line = static_cast<int>(key.source().begin.line);
-            const auto* text = value.as_string();
-            const std::string mapped = text ? text->get() : "";
-            const size_t slash = mapped.find('/');
-            if (slash == std::string::npos || slash + 1 == mapped.size() ||
-                !systemd_active_state(mapped.substr(0, slash)))
-                throw InputError(where, line,
-                                 "expected systemd's \"ActiveState/SubState\" for " +
-                                     std::string(key.str()) +
-                                     " (e.g. \"failed/failed\", \"activating/auto-restart\"), got " +
-                                     shown(value));
-            commands.states[std::string(key.str())] = mapped;
-        }
-    }
+    if (const toml::node* node = top.get("states")) commands.states = state_table(*node, where);
 
     if (const toml::node* node = top.get("not_supported")) {
         const auto* table = node->as_table();
