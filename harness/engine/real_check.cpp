@@ -297,16 +297,22 @@ class RealRunner {
 
     // utime, stime and the state letter of /proc/PID/stat ("12 3 S"); nullopt when gone.
     static std::optional<std::string> cpu_and_state(uint32_t pid) {
+        const auto f = stat_fields(pid);
+        if (f.size() < 13) return std::nullopt;
+        return f[11] + " " + f[12] + " " + f[0];
+    }
+
+    // The fields of /proc/PID/stat after the name: state(0), ppid(1) … utime(11), stime(12);
+    // empty when the process is gone. (The name, in parentheses, may hold spaces.)
+    static std::vector<std::string> stat_fields(uint32_t pid) {
         std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
         std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
         const auto paren = text.rfind(')');
-        if (paren == std::string::npos) return std::nullopt;
-        std::istringstream fields(text.substr(paren + 2));
+        if (paren == std::string::npos) return {};
+        std::istringstream fields(text.substr(paren + 1));
         std::vector<std::string> f;
-        for (std::string word; fields >> word && f.size() < 13;) f.push_back(word);
-        if (f.size() < 13) return std::nullopt;
-        // After the name: state(0) … utime(11) stime(12).
-        return f[11] + " " + f[12] + " " + f[0];
+        for (std::string word; f.size() < 13 && fields >> word;) f.push_back(word);
+        return f;
     }
 
     // A supervisor may name the main pid as soon as it has forked it (supervisord with
@@ -331,16 +337,11 @@ class RealRunner {
         const auto proc = std::filesystem::path("/proc") / std::to_string(pid);
         const auto exe = std::filesystem::read_symlink(proc / "exe", error);
         if (error) return true;
-        std::ifstream stat(proc / "stat");
-        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-        const auto paren = text.rfind(')');
-        if (paren == std::string::npos) return true;
-        std::istringstream fields(text.substr(paren + 1));
-        std::string state;
-        uint32_t parent = 0;
-        if (!(fields >> state >> parent) || parent == 0) return true;
+        const auto f = stat_fields(pid);
+        const std::string parent = f.size() > 1 ? f[1] : "0";
+        if (parent == "0") return true;
         const auto parent_exe = std::filesystem::read_symlink(
-            std::filesystem::path("/proc") / std::to_string(parent) / "exe", error);
+            std::filesystem::path("/proc") / parent / "exe", error);
         return error || exe != parent_exe;
     }
 
