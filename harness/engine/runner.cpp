@@ -72,6 +72,11 @@ struct Cell {
 
 std::string ms_text(long long ms) { return std::to_string(ms) + " ms"; }
 
+// ", Result=exit-code", or nothing from a supervisor that reports no Result=.
+std::string result_text(const std::string& result) {
+    return result.empty() ? "" : ", Result=" + result;
+}
+
 class Runner {
   public:
     Runner(Supervisor& supervisor, const RestartTable& table, const Expectations& expectations,
@@ -577,7 +582,8 @@ class Runner {
             text += (i ? "→" : " ") + std::to_string(o.incarnations[i].pid);
         if (!o.incarnations.empty()) text += "; incarnation 1: " + o.incarnations[0].last_event;
         if (cell.first_end)
-            text += "; " + supervisor_.name() + " saw " + end_in_words(*cell.first_end) + ", Result=" + cell.first_end->result;
+            text += "; " + supervisor_.name() + " saw " + end_in_words(*cell.first_end) +
+                    result_text(cell.first_end->result);
         else if (o.restarted)
             text += "; " + supervisor_.name() + "'s view of the first end was gone before it could be read";
         if (cell.cause->trigger != Trigger::none)
@@ -594,7 +600,7 @@ class Runner {
         // A supervisor that is not systemd says it in its own words too
         // (supervisord: "FATAL: Exited too quickly …"), not only in systemd's.
         if (!cell.watch->last_words.empty()) text += " (" + supervisor_.name() + ": " + cell.watch->last_words + ")";
-        if (!o.restarted || o.final_result != "success") text += ", Result=" + o.final_result;
+        if (!o.restarted || o.final_result != "success") text += result_text(o.final_result);
         for (const auto& retry : cell.retries) text += "; " + retry;
         if (o.start_limit_hit)
             text += "; start limit hit: restart " + std::to_string(o.supervisor_restarts) +

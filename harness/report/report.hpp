@@ -78,8 +78,9 @@ bool needs_attention(Verdict verdict);
 // The cell at (restart, cause), or nullptr when the matrix skipped it.
 const CellResult* find_cell(const MatrixReport& report, RestartValue restart,
                             std::string_view cause);
-// "restarted 1 (supervisor 1) after 103 ms" / "stayed down (supervisor 0)"
-std::string restart_summary(const Observation& observed);
+// "restarted 1 (supervisor 1) after 103 ms" / "stayed down (supervisor 0)"; "(supervisor:
+// no count)" from a supervisor that reports none.
+std::string restart_summary(const CellResult& cell);
 // "systemd 252.38-1~deb12u1", or the bare name without a version.
 std::string supervisor_label(const MatrixReport& report);
 

@@ -146,7 +146,7 @@ std::string answer_line(const CellResult* cell, const std::string& verdict) {
         cell->verdict != Verdict::error && cell->verdict != Verdict::not_applicable;
     const std::string reason = cell_reason(*cell);
     if (answered) {
-        out += restart_summary(cell->observed);
+        out += restart_summary(*cell);
         if (!reason.empty()) out += " — " + reason;
     } else {
         out += reason;

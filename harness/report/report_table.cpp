@@ -205,11 +205,14 @@ std::string render_table2_grid(const std::vector<RestartValue>& restarts,
     return out;
 }
 
-std::string restart_summary(const Observation& observed) {
-    if (!observed.restarted)
-        return fmt::format("stayed down (supervisor {})", observed.supervisor_restarts);
-    std::string out = fmt::format("restarted {} (supervisor {})", observed.restarts,
-                                  observed.supervisor_restarts);
+std::string restart_summary(const CellResult& cell) {
+    const Observation& observed = cell.observed;
+    const bool counted = std::find(cell.unchecked.begin(), cell.unchecked.end(),
+                                   "restart count") == cell.unchecked.end();
+    const std::string supervisor =
+        counted ? fmt::format("supervisor {}", observed.supervisor_restarts) : "supervisor: no count";
+    if (!observed.restarted) return fmt::format("stayed down ({})", supervisor);
+    std::string out = fmt::format("restarted {} ({})", observed.restarts, supervisor);
     if (observed.delay_ms) out += fmt::format(" after {} ms", *observed.delay_ms);
     return out;
 }
@@ -369,7 +372,7 @@ std::string render_table(const MatrixReport& report, bool colour, bool show_evid
         for (const auto& cell : report.cells) {
             out += fmt::format("{}  {}  {}", cell_id(cell),
                                paint(to_string(cell.verdict), cell.verdict, colour),
-                               restart_summary(cell.observed));
+                               restart_summary(cell));
             if (!cell.evidence.empty()) out += "; " + cell.evidence;
             out += "\n";
         }

@@ -114,20 +114,46 @@ TEST(ExecFile, bad_toml_and_a_missing_file_are_input_errors) {
 }
 
 TEST(CommandTemplates, placeholders_expand_shell_quoted) {
-    const std::map<std::string, std::string> values = {{"name", "it's a.service"},
-                                                       {"unit_dir", "/tmp/u"}};
+    const Placeholders values{{{"name", "it's a.service"}, {"unit_dir", "/tmp/u"}}, {}};
     EXPECT_EQ(expand("x start {name} --dir={unit_dir}", values),
               "x start 'it'\\''s a.service' --dir='/tmp/u'");
-    EXPECT_EQ(expand("x show {names}", {}, {"a.service", "b c.service"}),
+    EXPECT_EQ(expand("x show {names}", {{}, {{"names", {"a.service", "b c.service"}}}}),
               "x show 'a.service' 'b c.service'");
     EXPECT_EQ(expand("echo ${HOME} {x", values), "echo ${HOME} {x");
     EXPECT_EQ(shell_quote(""), "''");
 }
 
+// A supervisor that reads no unit file is handed the service's settings: its
+// command lines as words it can write into a script of its own, and the
+// Restart= rules it maps.
+TEST(CommandTemplates, a_service_s_settings_are_placeholders) {
+    ServiceSpec s;
+    s.restart = RestartValue::on_failure;
+    s.restart_sec = std::chrono::milliseconds(1500);
+    s.exec_start = {"/usr/bin/my daemon", "--plan", "ready,die:SIGABRT|serve"};
+    s.environment = {"A=b c"};
+    s.rules.success_exit_status = {{3}, {SIGUSR2}};
+    const Placeholders p = service_placeholders(s);
+    EXPECT_EQ(expand("restart={restart} sec={restart_sec} exec {exec_start}", p),
+              "restart='on-failure' sec='1.5' exec '/usr/bin/my daemon' '--plan' "
+              "'ready,die:SIGABRT|serve'");
+    EXPECT_EQ(expand("env {environment} ok {success_exit_status}|{restart_force_exit_status}|", p),
+              "env 'A=b c' ok '3' 'SIGUSR2'||");
+    s.restart_sec = {};
+    EXPECT_EQ(expand("{restart_sec}", service_placeholders(s)), "'0'");
+    s.restart_sec = std::chrono::microseconds(100000);
+    EXPECT_EQ(expand("{restart_sec}", service_placeholders(s)), "'0.1'");
+    EXPECT_TRUE(unknown_placeholders("cat > {run_dir}/x <<'EOF'\nexec {exec_start}\nEOF",
+                                     Operation::start)
+                    .empty());
+    EXPECT_EQ(unknown_placeholders("x {exec_start}", Operation::state),
+              std::vector<std::string>{"exec_start"});
+}
+
 TEST(CommandTemplates, the_systemctl_driver_is_its_templates) {
     const CommandSet c = systemctl_commands("/opt/my tools/mysystemctl");
     EXPECT_EQ(c.name, "mysystemctl");
-    EXPECT_EQ(expand(c.kill, {{"name", "a.service"}, {"signal", "SIGABRT"}}),
+    EXPECT_EQ(expand(c.kill, {{{"name", "a.service"}, {"signal", "SIGABRT"}}, {}}),
               "'/opt/my tools/mysystemctl' kill -s 'SIGABRT' --kill-whom=main 'a.service'");
     for (auto [templ, operation] : {std::pair{c.version, Operation::version},
                                     {c.install, Operation::install},

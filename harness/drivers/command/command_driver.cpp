@@ -66,24 +66,61 @@ template <typename Visit> void each_placeholder(std::string_view templ, Visit vi
     }
 }
 
+// The service's own settings, for a supervisor that does not read unit files: one
+// value each, or words (a command line, a list).
+constexpr std::string_view kServiceValues[] = {"type", "restart", "restart_sec", "pid_file"};
+constexpr std::string_view kServiceWords[] = {
+    "exec_start", "exec_reload", "exec_stop", "environment", "success_exit_status",
+    "restart_prevent_exit_status", "restart_force_exit_status"};
+
 std::vector<std::string_view> known_placeholders(Operation operation) {
+    std::vector<std::string_view> known = {"unit_dir", "events_dir", "run_dir"};
+    auto add = [&known](std::initializer_list<std::string_view> more) {
+        known.insert(known.end(), more);
+    };
     switch (operation) {
     case Operation::version:
     case Operation::down:
-        return {"unit_dir", "events_dir"};
+        break;
     case Operation::up:
-        return {"names", "unit_dir", "events_dir"};
+    case Operation::state:
+        add({"names"});
+        break;
+    case Operation::kill:
+        add({"signal"});
+        [[fallthrough]];
     case Operation::install:
     case Operation::start:
     case Operation::stop:
     case Operation::reload:
-        return {"name", "unit_file", "unit_dir", "events_dir"};
-    case Operation::kill:
-        return {"name", "unit_file", "unit_dir", "events_dir", "signal"};
-    case Operation::state:
-        return {"names", "unit_dir", "events_dir"};
+        add({"name", "unit_file"});
+        known.insert(known.end(), std::begin(kServiceValues), std::end(kServiceValues));
+        known.insert(known.end(), std::begin(kServiceWords), std::end(kServiceWords));
+        break;
     }
-    return {};
+    return known;
+}
+
+// 100000 µs → "0.1", 0 → "0", 90 s → "90": what sleep(1) and most supervisors take.
+std::string seconds_text(std::chrono::microseconds span) {
+    std::string text = std::to_string(span.count() / 1000000);
+    if (const long long fraction = span.count() % 1000000) {
+        std::string digits = std::to_string(1000000 + fraction).substr(1);
+        digits.erase(digits.find_last_not_of('0') + 1);
+        text += "." + digits;
+    }
+    return text;
+}
+
+std::vector<std::string> words_of(const std::string& text) {
+    std::vector<std::string> words;
+    size_t start = 0;
+    while ((start = text.find_first_not_of(' ', start)) != std::string::npos) {
+        const size_t end = text.find(' ', start);
+        words.push_back(text.substr(start, end - start));
+        start = end;
+    }
+    return words;
 }
 
 std::string trimmed(std::string_view text) {
@@ -180,8 +217,9 @@ class CommandDriver final : public Supervisor {
           window_(context.restart_window ? context.restart_window : commands_.restart_window),
           poll_interval_(commands_.poll_interval.value_or(kPollInterval)),
           jail_(std::make_unique<Jail>(context.libexec / "crashloop-sandbox")),
-          unit_dir_(jail_->dir() / "units"), events_dir_(jail_->dir() / "events") {
-        for (const auto& dir : {unit_dir_, events_dir_}) {
+          unit_dir_(jail_->dir() / "units"), events_dir_(jail_->dir() / "events"),
+          run_dir_(jail_->dir() / "supervisor") {
+        for (const auto& dir : {unit_dir_, events_dir_, run_dir_}) {
             std::error_code error;
             fs::create_directories(dir, error);
             if (error)
@@ -191,9 +229,13 @@ class CommandDriver final : public Supervisor {
         // is set (systemd.unit(5), "Unit File Load Path"), so a systemctl
         // reimplementation or a wrapper around a real manager finds ours there.
         for (char** entry = environ; *entry; ++entry)
-            if (!std::string_view(*entry).starts_with("SYSTEMD_UNIT_PATH="))
+            if (!std::string_view(*entry).starts_with("SYSTEMD_UNIT_PATH=") &&
+                !std::string_view(*entry).starts_with("CRASHLOOP_EXEC_DIR="))
                 environment_.emplace_back(*entry);
         environment_.push_back("SYSTEMD_UNIT_PATH=" + unit_dir_.string());
+        // Helper scripts beside an exec file are found from here.
+        if (!commands_.directory.empty())
+            environment_.push_back("CRASHLOOP_EXEC_DIR=" + commands_.directory.string());
     }
 
     ~CommandDriver() override {
@@ -223,7 +265,7 @@ class CommandDriver final : public Supervisor {
     void reserve(const std::vector<std::string>& services) override {
         if (up_ran_ || commands_.up.empty()) return;
         up_ran_ = true;
-        run_to_end(expand(commands_.up, common(), services), "up", std::chrono::seconds(60));
+        run_to_end(expand(commands_.up, with_names(common(), services)), "up", std::chrono::seconds(60));
     }
 
     std::string name() const override { return commands_.name; }
@@ -290,6 +332,7 @@ class CommandDriver final : public Supervisor {
             later([done, error = std::string(e.what())] { done(error, ""); });
             return;
         }
+        settings_[service.name] = service_placeholders(service);
         auto values = values_for(service.name);
         auto run_start = [this, values, done, name = service.name] {
             spawn(expand(commands_.start, values), "start " + name, [this, done, name](Child& c) {
@@ -320,7 +363,7 @@ class CommandDriver final : public Supervisor {
     void kill(const std::string& service, int signal, Done done) override {
         if (commands_.kill.empty()) return later([done] { done("no kill command", ""); });
         auto values = values_for(service);
-        values["signal"] = signal_name(signal);
+        values.values["signal"] = signal_name(signal);
         spawn(expand(commands_.kill, values), "kill " + service,
               [done](Child& c) { done(c.ok() ? "" : c.error(), ""); });
     }
@@ -351,7 +394,7 @@ class CommandDriver final : public Supervisor {
     std::optional<std::chrono::milliseconds> window_; // --restart-window, else the file's
     std::chrono::milliseconds poll_interval_;         // the file's poll_interval_ms, else 25 ms
     std::unique_ptr<Jail> jail_; // before every member that refers into it: gone after them, killing what is left
-    fs::path unit_dir_, events_dir_;
+    fs::path unit_dir_, events_dir_, run_dir_;
     std::vector<std::string> environment_;
     asio::io_context context_;
     std::vector<std::shared_ptr<Child>> children_;
@@ -362,6 +405,7 @@ class CommandDriver final : public Supervisor {
     OnJobDone on_job_done_;
     std::set<std::string> live_;                   // started and not stopped since: polled
     std::map<std::string, std::string> installed_; // name → the unit file text installed
+    std::map<std::string, Placeholders> settings_;  // name → its settings' placeholders
     std::vector<std::pair<std::string, StateDone>> reads_;
     // The latest view of each service, and which `state` run it came from, so
     // that an older run that finishes late cannot overwrite a newer view.
@@ -370,14 +414,27 @@ class CommandDriver final : public Supervisor {
     bool polling_ = false;
     Clock::time_point next_poll_ = Clock::now();
 
-    std::map<std::string, std::string> common() const {
-        return {{"unit_dir", unit_dir_.string()}, {"events_dir", events_dir_.string()}};
+    Placeholders common() const {
+        Placeholders p;
+        p.values = {{"unit_dir", unit_dir_.string()},
+                    {"events_dir", events_dir_.string()},
+                    {"run_dir", run_dir_.string()}};
+        return p;
     }
-    std::map<std::string, std::string> values_for(const std::string& service) const {
-        auto values = common();
-        values["name"] = service;
-        values["unit_file"] = (unit_dir_ / service).string();
-        return values;
+    static Placeholders with_names(Placeholders p, const std::vector<std::string>& names) {
+        p.words["names"] = names;
+        return p;
+    }
+    // A service's placeholders: its settings as given to its last start.
+    Placeholders values_for(const std::string& service) const {
+        Placeholders p = common();
+        if (auto it = settings_.find(service); it != settings_.end()) {
+            p.values.insert(it->second.values.begin(), it->second.values.end());
+            p.words = it->second.words;
+        }
+        p.values["name"] = service;
+        p.values["unit_file"] = (unit_dir_ / service).string();
+        return p;
     }
 
     void later(std::function<void()> call) { later_.push_back(std::move(call)); }
@@ -434,7 +491,7 @@ class CommandDriver final : public Supervisor {
         }
         const uint64_t run = ++shows_;
         const auto began = Clock::now();
-        spawn(expand(commands_.state, common(), names), "state",
+        spawn(expand(commands_.state, with_names(common(), names)), "state",
               [this, run, names, poll_due, began, waiters = std::exchange(reads_, {})](Child& c) {
                   if (poll_due) {
                       polling_ = false;
@@ -625,16 +682,35 @@ std::optional<std::string> malformed_placeholder(std::string_view templ) {
     return std::nullopt;
 }
 
-std::string expand(std::string_view templ, const std::map<std::string, std::string>& values,
-                   const std::vector<std::string>& names) {
+Placeholders service_placeholders(const ServiceSpec& service) {
+    Placeholders p;
+    p.values["type"] = service.type;
+    p.values["restart"] = std::string(to_string(service.restart));
+    p.values["restart_sec"] = seconds_text(service.restart_sec);
+    p.values["pid_file"] = service.pid_file;
+    p.words["exec_start"] = service.exec_start;
+    p.words["exec_reload"] = service.exec_reload;
+    p.words["exec_stop"] = service.exec_stop;
+    p.words["environment"] = service.environment;
+    p.words["success_exit_status"] = words_of(status_text(service.rules.success_exit_status));
+    p.words["restart_prevent_exit_status"] =
+        words_of(status_text(service.rules.restart_prevent_exit_status));
+    p.words["restart_force_exit_status"] =
+        words_of(status_text(service.rules.restart_force_exit_status));
+    return p;
+}
+
+std::string expand(std::string_view templ, const Placeholders& placeholders) {
     std::string out;
     size_t copied = 0;
     each_placeholder(templ, [&](std::string_view name, size_t begin, size_t end) {
         std::string value;
-        if (name == "names") {
-            for (const auto& n : names)
-                value += (value.empty() ? "" : " ") + shell_single_quoted(n);
-        } else if (auto it = values.find(std::string(name)); it != values.end()) {
+        if (auto words = placeholders.words.find(std::string(name));
+            words != placeholders.words.end()) {
+            for (const auto& word : words->second)
+                value += (value.empty() ? "" : " ") + shell_single_quoted(word);
+        } else if (auto it = placeholders.values.find(std::string(name));
+                   it != placeholders.values.end()) {
             value = shell_single_quoted(it->second);
         } else {
             return; // checked when the templates were loaded; left as written

@@ -11,6 +11,21 @@
 //   {events_dir}  where the fake httpd logs         the services' --events folder
 //   {signal}      kill only: the signal's name      SIGABRT
 //   {names}       state: every name asked; up: every service the run may make; as separate words
+//   {run_dir}     a private folder for the supervisor's own files, removed with the run
+//
+// and, for a supervisor that does not read unit files, the service's settings
+// (install, start, stop, reload, kill; as given to its last start):
+//
+//   {exec_start} {exec_reload} {exec_stop}   the command lines, as separate words
+//   {environment}                            Environment=, "NAME=value" words
+//   {type} {restart} {pid_file}              Type=, Restart=, PIDFile=
+//   {restart_sec}                            RestartSec= in seconds ("0.1")
+//   {success_exit_status} {restart_prevent_exit_status} {restart_force_exit_status}
+//                                            exit codes and signal names, as separate words
+//
+// Substituted before the shell reads the template, they are shell-quoted even
+// inside a quoted here-document: a script written from one runs as written.
+// An exec file's own folder is $CRASHLOOP_EXEC_DIR, for helper scripts kept beside it.
 //
 // `$VAR` and `${VAR}` are the shell's, not placeholders. Every command runs
 // inside the run's Jail (jail.hpp), so whatever it starts dies with the run.
@@ -71,6 +86,7 @@ struct CommandSet {
     // "failed/failed", "backoff" → "activating/auto-restart"); the own word is kept too.
     std::map<std::string, std::string> states;
     std::string source; // "systemctl:/usr/bin/x", "my.toml": where the templates came from
+    std::filesystem::path directory; // an exec file's folder ($CRASHLOOP_EXEC_DIR); else empty
 };
 
 std::unique_ptr<Supervisor> make_command_driver(CommandSet commands, const DriverContext& context);
@@ -95,10 +111,16 @@ std::vector<std::string> unknown_placeholders(std::string_view templ, Operation 
 // "{name} is inside a second pair of braces"), or nullopt. The shell's "${VAR}" and
 // "{ cmd; }" are fine.
 std::optional<std::string> malformed_placeholder(std::string_view templ);
+// What the placeholders of one command stand for.
+struct Placeholders {
+    std::map<std::string, std::string> values;              // each one shell word
+    std::map<std::string, std::vector<std::string>> words;  // each as separate shell words
+};
+// A service's settings as placeholders ({exec_start}, {restart}, … above).
+Placeholders service_placeholders(const ServiceSpec& service);
 // The template with each {placeholder} replaced by its value, shell-quoted;
-// {names} by every name, each quoted, separated by spaces.
-std::string expand(std::string_view templ, const std::map<std::string, std::string>& values,
-                   const std::vector<std::string>& names = {});
+// words each quoted, separated by spaces.
+std::string expand(std::string_view templ, const Placeholders& placeholders);
 
 // `systemctl show` output → one state per name, in order, an ActiveState= outside systemd's
 // words translated through `states` (CommandSet::states). Throws SupervisorError when the

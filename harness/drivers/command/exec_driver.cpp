@@ -92,6 +92,7 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
         where, "an exec supervisor file");
     CommandSet commands;
     commands.source = where;
+    commands.directory = std::filesystem::absolute(file).parent_path();
 
     auto text = [&](std::string_view key, bool required) -> std::string {
         const toml::node* node = top.get(key);
