@@ -21,7 +21,8 @@
 // written only by that service's monitor (the detached process `start` leaves
 // behind, which runs ExecStart= and decides restarts), always through a rename,
 // so `show` sees each decision whole: at an exit, either auto-restart or the
-// final inactive/dead or failed/failed, never one and then the other.
+// final inactive/dead or failed/failed, never one and then the other. (The
+// polled design, PLANTED_POLLED=1 below, rewrites it in place: torn reads.)
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -236,28 +237,46 @@ fs::path state_file(const std::string& name) {
     return state_dir() / (name + ".state");
 }
 
-// Through a rename: a reader sees the old state or the new one, whole.
+bool polled(); // PLANTED_POLLED=1, below
+
+// Through a rename: a reader sees the old state or the new one, whole. The polled design
+// rewrites the file in place instead, as some supervisors do: a reader may find it empty or
+// half written (a torn read), the more often with PLANTED_TORN_US, a pause between the
+// truncation and the write.
 void write_state(const std::string& name, const State& s) {
     const fs::path file = state_file(name);
+    std::ostringstream text;
+    text << "ActiveState=" << s.active << "\nSubState=" << s.sub << "\nResult=" << s.result
+         << "\nMainPID=" << s.main_pid << "\nNRestarts=" << s.n_restarts
+         << "\nExecMainCode=" << s.exec_code << "\nExecMainStatus=" << s.exec_status
+         << "\nExecMainExitTimestampMonotonic=" << s.exit_us << "\nJob=" << s.job
+         << "\nMonitorPID=" << s.monitor << "\n";
+    const std::string bytes = text.str();
+    if (polled()) {
+        const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) fail(1, "cannot write " + file.string() + ": " + strerror(errno));
+        if (const char* pause = std::getenv("PLANTED_TORN_US")) usleep(std::atoi(pause));
+        (void)!write(fd, bytes.data(), bytes.size());
+        close(fd);
+        return;
+    }
     const fs::path tmp = file.string() + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        out << "ActiveState=" << s.active << "\nSubState=" << s.sub << "\nResult=" << s.result
-            << "\nMainPID=" << s.main_pid << "\nNRestarts=" << s.n_restarts
-            << "\nExecMainCode=" << s.exec_code << "\nExecMainStatus=" << s.exec_status
-            << "\nExecMainExitTimestampMonotonic=" << s.exit_us << "\nJob=" << s.job
-            << "\nMonitorPID=" << s.monitor << "\n";
+        out << bytes;
     }
     fs::rename(tmp, file);
 }
 
-State read_state(const std::string& name) {
+State parse_state(const std::string& content) {
     State s;
-    std::ifstream in(state_file(name));
+    std::istringstream in(content);
     std::string line;
     while (std::getline(in, line)) {
         const size_t equals = line.find('=');
+        if (equals == std::string::npos) continue; // a line cut short
         const std::string key = line.substr(0, equals), value = line.substr(equals + 1);
+        if (value.empty()) continue;
         if (key == "ActiveState")
             s.active = value;
         else if (key == "SubState")
@@ -280,6 +299,29 @@ State read_state(const std::string& name) {
             s.monitor = std::stol(value);
     }
     return s;
+}
+
+// The state as the file holds it now. `show` reads it as it finds it, torn or not (and counts a
+// torn read in $PLANTED_TORN_LOG, for a test to see that it happened); the commands that act
+// on it read until it is whole, as a supervisor's own locking would make them.
+State read_state(const std::string& name, bool as_found = false) {
+    for (int attempt = 0;; ++attempt) {
+        std::ifstream in(state_file(name));
+        std::stringstream text;
+        text << in.rdbuf();
+        const std::string content = text.str();
+        const bool torn = in.is_open() && content.find("\nMonitorPID=") == std::string::npos;
+        if (!torn || as_found || attempt == 1000) {
+            if (torn)
+                if (const char* log = std::getenv("PLANTED_TORN_LOG")) {
+                    const int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                    (void)!write(fd, "torn\n", 5);
+                    if (fd >= 0) close(fd);
+                }
+            return parse_state(content);
+        }
+        usleep(1000);
+    }
 }
 
 bool monitor_alive(const State& s) {
@@ -628,7 +670,7 @@ int show(const std::vector<std::string>& properties, const std::vector<std::stri
     const auto& wanted = properties.empty() ? all : properties;
     std::string out;
     for (size_t i = 0; i < names.size(); ++i) {
-        const State s = read_state(names[i]);
+        const State s = read_state(names[i], /*as_found=*/true);
         if (i) out += "\n";
         for (const auto& p : wanted) {
             std::string value;

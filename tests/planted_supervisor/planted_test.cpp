@@ -90,6 +90,12 @@ TEST_P(Planted, flags_exactly_the_planted_bugs) {
     // "polled": the same supervisor as a foreign design (planted-polled.toml): restarts from a
     // one-second poll, nothing pending shown, no NRestarts, no exit status, a forking start.
     const bool polled = driver == "polled";
+    // The polled design rewrites its state files in place: each torn read `show` made is
+    // counted here, to show that the verdicts below held through real torn reads. (Set
+    // before the driver is made: its commands get the environment of that moment.)
+    TempDir torn;
+    const std::string torn_log = (torn.path() / "torn-reads").string();
+    if (polled) setenv("PLANTED_TORN_LOG", torn_log.c_str(), 1);
     DriverContext context{
         .argument = systemctl ? std::string(PLANTED_SYSTEMCTL)
                     : polled  ? std::string(PLANTED_POLLED_TOML)
@@ -107,6 +113,14 @@ TEST_P(Planted, flags_exactly_the_planted_bugs) {
     options.fixture = libexec_dir() / "fake-httpd";
     options.jobs = 40;
     const MatrixReport report = run_matrix(*supervisor, table, expectations, options);
+    unsetenv("PLANTED_TORN_LOG");
+    if (polled) {
+        std::ifstream log(torn_log);
+        const auto reads = std::count(std::istreambuf_iterator<char>(log),
+                                      std::istreambuf_iterator<char>(), '\n');
+        EXPECT_GT(reads, 0) << "no torn read happened: the test showed nothing about them";
+        std::printf("torn reads during the run: %ld\n", static_cast<long>(reads));
+    }
 
     const std::set<std::string> expected_flags = planted_cells(table, options.causes);
     std::set<std::string> flagged;

@@ -37,6 +37,21 @@ std::string refusal(const std::string& text) {
     return "";
 }
 
+// Every exec file shipped in scenarios/supervisors/ loads, and says what its supervisor
+// cannot express by cause, by Restart= value and by cell.
+TEST(ExecFile, the_shipped_supervisors_load) {
+    for (const char* file : {"runit.toml", "s6.toml", "daemontools.toml"}) {
+        const CommandSet c = load_exec_commands(scenarios / "supervisors" / file, scenarios);
+        EXPECT_TRUE(c.restart_window) << file << ": each shows no restart still to come";
+        EXPECT_EQ(c.not_supported.count("watchdog"), 1u) << file;
+        EXPECT_EQ(c.directory, std::filesystem::absolute(scenarios / "supervisors")) << file;
+    }
+    const CommandSet d =
+        load_exec_commands(scenarios / "supervisors" / "daemontools.toml", scenarios);
+    EXPECT_EQ(d.not_supported.count("on-failure"), 1u);
+    EXPECT_EQ(d.not_supported.count("no/restart-force"), 1u);
+}
+
 TEST(ExecFile, the_shipped_example_loads) {
     const CommandSet c = load_exec_commands(scenarios / "supervisors" / "planted.toml", scenarios);
     EXPECT_EQ(c.name, "planted-systemctl");
@@ -97,9 +112,18 @@ TEST(ExecFile, shell_variables_are_not_placeholders) {
 TEST(ExecFile, not_supported_needs_known_cause_ids_and_reasons) {
     std::string r = refusal(good + "[not_supported]\nwatchdgo = \"no watchdog\"\n");
     EXPECT_EQ(r.rfind("7: ", 0), 0u) << r;
-    EXPECT_NE(r.find("expected a cause id of causes.toml in [not_supported], got 'watchdgo'"),
+    EXPECT_NE(r.find("expected a cause id of causes.toml, a Restart= value or \"restart/cause\" "
+                     "in [not_supported], got 'watchdgo'"),
               std::string::npos)
         << r;
+    // A Restart= value, or one cell: both halves known.
+    EXPECT_EQ(refusal(good + "[not_supported]\non-failure = \"always or never\"\n"
+                             "\"no/restart-force\" = \"never\"\n"),
+              "");
+    r = refusal(good + "[not_supported]\n\"no/restart-forse\" = \"never\"\n");
+    EXPECT_NE(r.find("got 'no/restart-forse'"), std::string::npos) << r;
+    r = refusal(good + "[not_supported]\n\"sometimes/restart-force\" = \"never\"\n");
+    EXPECT_NE(r.find("got 'sometimes/restart-force'"), std::string::npos) << r;
     r = refusal(good + "[not_supported]\nwatchdog = true\n");
     EXPECT_EQ(r.rfind("7: ", 0), 0u) << r;
     EXPECT_NE(r.find("expected a reason"), std::string::npos) << r;

@@ -308,10 +308,12 @@ class CommandDriver final : public Supervisor {
     // A command-line start may fork the service and exit (start-stop-daemon does).
     bool parent_may_exit() const override { return true; }
 
-    std::optional<std::string> cannot_express(const ServiceSpec&,
+    std::optional<std::string> cannot_express(const ServiceSpec& service,
                                               const ExitCause& cause) const override {
-        if (auto it = commands_.not_supported.find(cause.id); it != commands_.not_supported.end())
-            return it->second;
+        const std::string restart(to_string(service.restart));
+        for (const std::string& key : {restart + "/" + cause.id, cause.id, restart})
+            if (auto it = commands_.not_supported.find(key); it != commands_.not_supported.end())
+                return it->second;
         if (cause.trigger == Trigger::reload && commands_.reload.empty())
             return commands_.source + " has no reload command";
         if (cause.trigger == Trigger::kill && commands_.kill.empty())

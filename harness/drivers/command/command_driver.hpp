@@ -74,7 +74,8 @@ struct CommandSet {
     std::string up;      // optional: once, before the first service, with {names} of them all
     std::string down;    // optional: once, at the end of the run
     std::string start, stop, reload, kill, state;
-    std::map<std::string, std::string> not_supported; // cause id → why that cell is n/a
+    // Why cells are n/a: by cause id, by Restart= value, or one cell ("no/restart-force").
+    std::map<std::string, std::string> not_supported;
     // A supervisor that shows no restart still to come: how long after a death its restart
     // may take, beyond the service's RestartSec= (its poll interval and a margin). nullopt:
     // its state shows a pending restart (systemctl's auto-restart, a queued job).

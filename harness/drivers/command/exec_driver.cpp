@@ -23,8 +23,10 @@
 //   error = "failed/failed"                  # ("active/sub"); any other word is an error
 //   backoff = "activating/auto-restart"
 //
-//   [not_supported]                          # cells this supervisor cannot express
-//   watchdog = "no watchdog"                 # cause id = why (the cell is n/a)
+//   [not_supported]                          # cells this supervisor cannot express (n/a):
+//   watchdog = "no watchdog"                 # a cause id = why, under every Restart=
+//   on-failure = "restarts always or never"  # a Restart= value = why, for every cause
+//   "no/restart-force" = "…"                 # one cell, restart/cause = why
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
@@ -153,10 +155,21 @@ CommandSet load_exec_commands(const std::filesystem::path& file,
         for (auto&& [key, value] : *table) {
             const int line = static_cast<int>(key.source().begin.line);
             const std::string id(key.str());
-            if (!causes.empty() && std::none_of(causes.begin(), causes.end(),
-                                                [&](const ExitCause& c) { return c.id == id; }))
+            // A cause id, a Restart= value, or one cell: "no/restart-force".
+            auto known_cause = [&causes](std::string_view cause) {
+                return causes.empty() ||
+                       std::any_of(causes.begin(), causes.end(),
+                                   [&](const ExitCause& c) { return c.id == cause; });
+            };
+            const size_t slash = id.find('/');
+            const bool known =
+                slash == std::string::npos
+                    ? known_cause(id) || parse_restart_value(id)
+                    : parse_restart_value(id.substr(0, slash)) && known_cause(id.substr(slash + 1));
+            if (!known)
                 throw InputError(where, line,
-                                 "expected a cause id of causes.toml in [not_supported], got '" +
+                                 "expected a cause id of causes.toml, a Restart= value or "
+                                 "\"restart/cause\" in [not_supported], got '" +
                                      id + "'");
             const auto* reason = value.as_string();
             if (!reason || reason->get().empty())
