@@ -181,7 +181,7 @@ void add_cell_options(CLI::App* command, CellArgs& args, const std::string& form
     command->add_option("--format", args.format, formats)->default_val("table");
     command->add_option("-o,--output", args.output,
                         "Write the report to FILE (whole or not at all)");
-    command->add_option("-j,--jobs", args.jobs, "Cells in flight at once (0 = all)")
+    command->add_option("-j,--jobs", args.jobs, "Cells in flight at once (0: as many as the supervisor's starts keep up with)")
         ->default_val(0);
     command
         ->add_option("--cell-timeout", args.cell_timeout_ms,

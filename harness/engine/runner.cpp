@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "admission.hpp"
 #include "errors.hpp"
 #include "event_log.hpp"
 #include "judge.hpp"
@@ -51,6 +52,7 @@ struct Cell {
     std::string log_inside, log_host, pidfile_inside;
     CellResult result;
     Clock::time_point started, deadline;
+    uint64_t ticket = 0; // its place among the launches (admission.hpp)
     bool launched = false, done = false;
     bool probing = false, dirty = false;
     bool triggered = false, trigger_finished = false;
@@ -104,6 +106,7 @@ class Runner {
         for (size_t i = 0; i < cells_.size(); ++i)
             if (!timing_sensitive(*cells_[i]->cause)) queue_.push_back(i);
 
+        if (options_.jobs == 0) admission_.emplace(kFirstCells, kFewestCells, cells_.size());
         const auto begin = Clock::now();
         reserve_units();
         logger()->debug("launching {} cells on {}", cells_.size(), report.supervisor);
@@ -133,6 +136,9 @@ class Runner {
             }
         }
         report.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin);
+        if (admission_)
+            logger()->debug("cells in flight: {} at most by the end, {} drop(s) for slow starts",
+                            admission_->limit(), admission_->drops());
         // Our stops are asynchronous, and a driver may only send them from
         // wait(): the last cells' stops must go out before the supervisor does.
         const auto stops_deadline = Clock::now() + std::chrono::seconds(10);
@@ -156,6 +162,9 @@ class Runner {
     std::vector<std::unique_ptr<Cell>> cells_;
     std::deque<size_t> queue_;
     size_t in_flight_ = 0;
+    // Without --jobs: start with a few cells, as many more as starts keep up (admission.hpp).
+    static constexpr size_t kFirstCells = 8, kFewestCells = 2;
+    std::optional<Admission> admission_;
     int stops_pending_ = 0;
     size_t remaining_ = 0;
 
@@ -281,13 +290,14 @@ class Runner {
     }
 
     void launch_more() {
-        size_t limit = options_.jobs == 0 ? cells_.size() : options_.jobs;
+        const size_t limit = admission_ ? admission_->limit() : options_.jobs;
         while (in_flight_ < limit && !queue_.empty()) {
             Cell& cell = *cells_[queue_.front()];
             queue_.pop_front();
             ++in_flight_;
             cell.launched = true;
             cell.started = Clock::now();
+            if (admission_) cell.ticket = admission_->launched();
             cell.deadline = cell.started + options_.cell_deadline;
             start_cell(cell);
         }
@@ -305,6 +315,15 @@ class Runner {
             // The cell's time counts from a confirmed start: a slow `start` is not the cell's.
             cell.deadline = std::max(cell.deadline, Clock::now() + options_.cell_deadline);
             probe(cell);
+            if (admission_) {
+                const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cell.started);
+                const unsigned drops = admission_->drops();
+                admission_->start_confirmed(cell.ticket, latency);
+                if (admission_->drops() != drops)
+                    logger()->debug("{}: started {} ms after its launch (slow past {} ms): {} cells in flight at most now",
+                                    cell.name, latency.count(), admission_->slow_after().count(), admission_->limit());
+                launch_more();
+            }
         }));
     }
 

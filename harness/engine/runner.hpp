@@ -1,6 +1,6 @@
 #pragma once
 // Runs cells (a Restart= value × an exit cause) against a supervisor (any
-// driver, supervisor.hpp), all of them concurrently, and judges each from
+// driver, supervisor.hpp), many at once, and judges each from
 // events: the fixture's own log and the supervisor's state changes, never
 // from waiting a while.
 #include <chrono>
@@ -23,7 +23,7 @@ struct ServiceSettings;
 struct RunOptions {
     std::vector<RestartValue> restarts;
     std::vector<ExitCause> causes;
-    unsigned jobs = 0; // cells in flight at once; 0 = all
+    unsigned jobs = 0; // cells in flight at once; 0 = as many as starts keep up (admission.hpp)
     std::chrono::milliseconds cell_deadline{30000};
     std::filesystem::path fixture; // fake-httpd
     // A real unit's settings to run every cause under (crashloop check), the

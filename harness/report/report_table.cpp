@@ -370,10 +370,12 @@ std::string render_table(const MatrixReport& report, bool colour, bool show_evid
     if (show_evidence && !report.cells.empty()) {
         out += "\n";
         for (const auto& cell : report.cells) {
-            out += fmt::format("{}  {}  {}", cell_id(cell),
-                               paint(to_string(cell.verdict), cell.verdict, colour),
-                               restart_summary(cell));
-            if (!cell.evidence.empty()) out += "; " + cell.evidence;
+            out += fmt::format("{}  {}", cell_id(cell),
+                               paint(to_string(cell.verdict), cell.verdict, colour));
+            // An n/a cell ran nothing: there are no restarts to sum up.
+            const bool ran = cell.verdict != Verdict::not_applicable;
+            if (ran) out += "  " + restart_summary(cell);
+            if (!cell.evidence.empty()) out += (ran ? "; " : "  ") + cell.evidence;
             out += "\n";
         }
     }
