@@ -32,7 +32,7 @@ void Admission::start_confirmed(uint64_t ticket, std::chrono::milliseconds laten
         return;
     }
     if (ticket <= dropped_at_) return; // launched before the last drop: already answered for
-    limit_ = std::max(floor_, limit_ - limit_ / 4);
+    limit_ = std::max(floor_, limit_ - std::max<size_t>(1, limit_ / 4));
     dropped_at_ = tickets_;
     ++drops_;
 }
