@@ -58,6 +58,18 @@ expect compare-no-junit "no junit" -- compare --supervisor systemd --supervisor 
 expect exec-missing-file "nowhere.toml" -- matrix --supervisor exec:"$work/nowhere.toml"
 printf 'name = "x"\nversion = "true"\nstart = "true"\nstop = "true"\nreload = "true"\nkill = "true"\nstate = "true {nonsense}"\n' >"$work/bad-exec.toml"
 expect exec-bad-placeholder "bad-exec.toml:7:" -- matrix --supervisor exec:"$work/bad-exec.toml"
+
+# A supervisor command that writes without end is cut off at 16 MiB, with an error naming it
+# (the supervisor failed: exit 1), and crashloop stays small (here: /usr/bin/time's peak RSS).
+printf 'name = "x"\nversion = "yes"\nstart = "true {name}"\nstop = "true {name}"\nstate = "true {names}"\n' >"$work/endless.toml"
+/usr/bin/time -f "%M" -o "$work/rss" "$crashloop" matrix --supervisor exec:"$work/endless.toml" \
+  --cause exit-0 --restart no >"$work/out" 2>"$work/err"
+rc=$?
+if [ $rc -ne 1 ] || ! grep -q "wrote more than 16 MiB" "$work/err" || [ "$(cat "$work/rss" | tail -1)" -gt 200000 ]; then
+  echo "FAIL exec-endless-output: exit $rc, peak $(tail -1 "$work/rss") KB:"; cat "$work/err"; failures=$((failures+1))
+else
+  echo "ok   exec-endless-output: $(head -n1 "$work/err") (peak $(tail -1 "$work/rss") KB)"
+fi
 printf 'name = "x"\nversion = "true"\nstart = "true {name"\nstop = "true"\nstate = "true {names}"\n' >"$work/unbalanced.toml"
 expect exec-unbalanced-brace "unbalanced.toml:3:.*no closing brace" -- matrix --supervisor exec:"$work/unbalanced.toml"
 expect real-never-on-the-host "--real: runs the unit.s real daemon only on a supervisor crashloop starts itself" -- check "$root/scenarios/units/httpd.service" --real --supervisor systemd-host --allow-host

@@ -144,6 +144,10 @@ bool same(const ServiceState& a, const ServiceState& b) {
            a.job_id == b.job_id && a.load_state == b.load_state;
 }
 
+// The most a command may write to stdout or to stderr: a `state` of a few hundred services is
+// some tens of kilobytes; a command that writes without end must not grow crashloop with it.
+constexpr size_t kMaxOutput = size_t(16) << 20;
+
 // One command in flight: /bin/sh -c TEMPLATE inside the jail, its stdout and
 // stderr collected, its end seen on its pidfd and reaped with waitid(WNOHANG)
 // (Boost's own wait can block the loop, see SPEC "Known traps").
@@ -158,9 +162,14 @@ struct Child {
     int status = 0; // exit code or signal
     std::function<void(Child&)> finished;
 
-    bool ok() const { return code == CLD_EXITED && status == 0; }
+    bool overflowed = false; // wrote more than kMaxOutput: cut off, and an error
+
+    bool ok() const { return code == CLD_EXITED && status == 0 && !overflowed; }
     // The command's own complaint, else how it ended.
     std::string error() const {
+        if (overflowed)
+            return "`" + what + "` wrote more than " + std::to_string(kMaxOutput >> 20) +
+                   " MiB: cut off (a supervisor's answer is never that long)";
         std::string text = trimmed(err_text);
         if (text.size() > 2000) text = "…" + text.substr(text.size() - 2000);
         if (!text.empty()) return text;
@@ -169,14 +178,22 @@ struct Child {
         return "`" + what + "` was killed by " + signal_name(status);
     }
 
-    // Reads what is there; false once the pipe is at its end.
-    static void drain(int& fd, std::string& into) {
+    // Reads what is there; closes the pipe at its end, or once the command has written more
+    // than kMaxOutput (it then dies of SIGPIPE at its next write).
+    void drain(int& fd, std::string& into) {
         if (fd < 0) return;
         char buffer[8192];
         for (;;) {
             ssize_t got = read(fd, buffer, sizeof buffer);
             if (got > 0) {
                 into.append(buffer, static_cast<size_t>(got));
+                if (into.size() > kMaxOutput) {
+                    overflowed = true;
+                    into.resize(kMaxOutput);
+                    close(fd);
+                    fd = -1;
+                    return;
+                }
                 continue;
             }
             if (got < 0 && errno == EINTR) continue;
@@ -611,9 +628,9 @@ class CommandDriver final : public Supervisor {
             if (!fds[i].revents) continue;
             Child& child = *owners[i];
             if (fds[i].fd == child.out)
-                Child::drain(child.out, child.out_text);
+                child.drain(child.out, child.out_text);
             else if (fds[i].fd == child.err)
-                Child::drain(child.err, child.err_text);
+                child.drain(child.err, child.err_text);
             else if (!child.exited) {
                 child.reap();
             }
