@@ -1,6 +1,7 @@
 #include "toml_input.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 
 #include "errors.hpp"
@@ -19,12 +20,99 @@ std::string shown(const toml::node& node) {
     return out.str();
 }
 
+namespace {
+
+std::string byte_text(unsigned char c) {
+    static const char* const hex = "0123456789ABCDEF";
+    return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+}
+
+// The bytes after the first of a multi-line string's closing quotes: two more, and up to two
+// quotes of the string's own right before them (`""""` ends a string holding one `"`).
+size_t closing(std::string_view rest) {
+    size_t n = 3;
+    while (n < 5 && n < rest.size() && rest[n] == rest[0]) ++n;
+    return n - 1;
+}
+
+} // namespace
+
+void check_toml_text(std::string_view text, const std::string& file) {
+    enum class In { code, comment, basic, literal, multi_basic, multi_literal } in = In::code;
+    int line = 1;
+    bool line_start = true;   // only blanks so far on this line, outside any string
+    int arrays = 0;           // array values open: a '[' starting a line inside one is no header
+    bool header_open = false; // this line is a table header
+    for (size_t i = 0; i < text.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        const std::string_view rest = text.substr(i);
+        if (c == '\n') {
+            ++line;
+            if (in == In::comment) in = In::code;
+            if (in == In::basic || in == In::literal)
+                throw InputError(file, line - 1, "expected valid TOML: a string closed on its own line, got one left open");
+            line_start = in == In::code;
+            header_open = false;
+            continue;
+        }
+        switch (in) {
+        case In::comment:
+            break;
+        case In::basic:
+            if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') ++i; // escaped
+            else if (c == '"') in = In::code;
+            break;
+        case In::literal:
+            if (c == '\'') in = In::code;
+            break;
+        case In::multi_basic:
+            if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') ++i;
+            else if (rest.starts_with("\"\"\"")) in = In::code, i += closing(rest);
+            break;
+        case In::multi_literal:
+            if (rest.starts_with("\'\'\'")) in = In::code, i += closing(rest);
+            break;
+        case In::code:
+            if (c == '#') in = In::comment;
+            else if (rest.starts_with("\"\"\"")) in = In::multi_basic, i += 2;
+            else if (rest.starts_with("\'\'\'")) in = In::multi_literal, i += 2;
+            else if (c == '"') in = In::basic;
+            else if (c == '\'') in = In::literal;
+            else if (c >= 0x80)
+                throw InputError(file, line,
+                                 "expected ASCII outside strings and comments (quote a key "
+                                 "that is not: \"é\" = 2), got " + byte_text(c));
+            else if (c == '[' && line_start && arrays == 0) {
+                const size_t end = rest.find('\n');
+                const std::string_view header = rest.substr(0, end);
+                if (header.find(']') == std::string_view::npos)
+                    throw InputError(file, line,
+                                     "expected a table header [name] closed on its own line, got '" +
+                                         std::string(header.substr(0, 40)) + "'");
+                header_open = true;
+            } else if (c == '[' && !header_open)
+                ++arrays; // an array value, which may span lines
+            else if (c == ']' && arrays > 0)
+                --arrays;
+            if (c != ' ' && c != '\t' && c != '\r') line_start = false;
+            break;
+        }
+    }
+}
+
 toml::table parse_toml(const std::filesystem::path& file) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec))
         throw InputError(file.string(), 0, "expected a readable TOML file, got nothing there");
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream whole;
+    whole << in.rdbuf();
+    if (!in.good() && !in.eof())
+        throw InputError(file.string(), 0, "expected a readable TOML file, got a read error");
+    const std::string text = whole.str();
+    check_toml_text(text, file.string());
     try {
-        return toml::parse_file(file.string());
+        return toml::parse(text, file.string());
     } catch (const toml::parse_error& err) {
         throw InputError(file.string(), static_cast<int>(err.source().begin.line),
                          "expected valid TOML: " + std::string(err.description()));

@@ -32,6 +32,14 @@ scenarios; printf '\n[[cause]\n' >>"$work/s/causes.toml"
 line=$(wc -l <"$work/s/causes.toml")
 expect toml-syntax "causes.toml:$line:" -- --scenarios "$work/s" matrix
 
+# What Debian's toml++ 3.3.0 mishandles (undefined behaviour, a failed assertion) never
+# reaches it: a one-letter non-ASCII typo as a key, a header left open.
+scenarios; printf '\n\xc3\xa9 = 2\n' >>"$work/s/causes.toml"
+line=$(wc -l <"$work/s/causes.toml")
+expect toml-non-ascii-key "causes.toml:$line:.*ASCII" -- --scenarios "$work/s" matrix
+scenarios; printf '[\n' >"$work/s/table.toml"
+expect toml-open-header "table.toml:1:.*table header" -- --scenarios "$work/s" matrix
+
 scenarios; sed -i '0,/restarted_by = \[/s//restarted_by = ["sometimes", /' "$work/s/table.toml"
 line=$(grep -n '"sometimes"' "$work/s/table.toml" | cut -d: -f1)
 expect bad-table-value "table.toml:$line:.*sometimes" -- --scenarios "$work/s" matrix
