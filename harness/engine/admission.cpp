@@ -11,14 +11,14 @@ Admission::Admission(size_t initial, size_t floor, size_t ceiling)
 
 namespace {
 constexpr size_t kRecent = 32;
-constexpr std::chrono::milliseconds kNeverSlowBelow{1000};
+constexpr std::chrono::milliseconds kNeverSlowBelow{2000};
 } // namespace
 
 std::chrono::milliseconds Admission::slow_after() const {
     if (recent_.empty()) return std::chrono::milliseconds::max();
     std::vector<std::chrono::milliseconds> sorted(recent_.begin(), recent_.end());
     std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-    return std::max(kNeverSlowBelow, 4 * sorted[sorted.size() / 2]);
+    return std::max(kNeverSlowBelow, 8 * sorted[sorted.size() / 2]);
 }
 
 void Admission::start_confirmed(uint64_t ticket, std::chrono::milliseconds latency) {

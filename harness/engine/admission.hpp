@@ -5,9 +5,9 @@
 // A cell's start (the supervisor's answer that the service runs) is the probe:
 // a start confirmed in about the time starts have been taking means there is
 // room, and the limit grows by one (so it doubles with every round of starts);
-// a start that takes much longer than they have (four times the median of the
-// last ones, and a second at least: a command-line supervisor's starts vary by
-// that much on an idle machine) means the supervisor or the machine is falling
+// a start that takes much longer than they have (eight times the median of the
+// last ones, and two seconds at least: a command-line supervisor's starts vary
+// by a second on an idle machine, and by more when two runs share it) means the supervisor or the machine is falling
 // behind, and the limit drops by a quarter, once per round: the starts launched
 // before a drop cannot tell whether it helped, so their slowness is not counted
 // twice. Slow starts count towards the median too: on a machine that stays
