@@ -210,6 +210,13 @@ DrivenSupervisor::DrivenSupervisor(const Setup& setup, const std::string& spec, 
 }
 
 Setup load_setup(const Globals& globals) {
+    // Every supervisor runs in a cgroup of crashloop's own, the built-in systemd in a mount
+    // namespace too: both need root. Said before anything starts.
+    if (geteuid() != 0)
+        throw InputError("uid " + std::to_string(geteuid()), 0,
+                         "crashloop needs root to run a supervisor (a cgroup of its own, a private mount "
+                         "namespace for the built-in systemd); run it as root or with sudo "
+                         "(`crashloop list` and `crashloop cell` need no root)");
     const std::string& scenarios_override = globals.scenarios;
     const std::string& libexec_override = globals.libexec;
     Setup setup;

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
     commands.push_back(cli::compare_command(app));
     commands.push_back(cli::check_command(app));
     commands.push_back(cli::soak_command(app));
+    commands.push_back(cli::list_command(app));
+    commands.push_back(cli::cell_command(app));
 
     try {
         app.parse(argc, argv);

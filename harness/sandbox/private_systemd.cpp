@@ -40,18 +40,38 @@ std::filesystem::path PrivateSystemd::from_host(const std::filesystem::path& ins
 
 int PrivateSystemd::keeper_pid() const { return keeper_->pid(); }
 
+namespace {
+
+// The folder of the running executable ("" when /proc cannot say).
+std::filesystem::path own_folder() {
+    std::error_code error;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    return error ? std::filesystem::path() : self.parent_path();
+}
+
+} // namespace
+
 std::filesystem::path libexec_dir() {
     if (const char* dir = std::getenv("CRASHLOOP_LIBEXEC_DIR"); dir && *dir) return dir;
-    // Next to our own executable first: an installed or copied build.
-    std::error_code error;
-    auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-    if (!error && std::filesystem::exists(self.parent_path() / "fake-httpd"))
-        return self.parent_path();
+    const auto own = own_folder();
+    if (!own.empty()) {
+        // Next to our own executable: a build tree, or a copied build.
+        if (std::filesystem::exists(own / "fake-httpd")) return own;
+        // Installed: <prefix>/bin/crashloop and <prefix>/libexec/crashloop/.
+        const auto installed = (own / CRASHLOOP_LIBEXEC_FROM_BIN).lexically_normal();
+        if (std::filesystem::exists(installed / "fake-httpd")) return installed;
+    }
     return CRASHLOOP_LIBEXEC_DIR;
 }
 
 std::filesystem::path scenarios_dir() {
     if (const char* dir = std::getenv("CRASHLOOP_SCENARIOS_DIR"); dir && *dir) return dir;
+    // Installed: <prefix>/bin/crashloop and <prefix>/share/crashloop/scenarios/; a build tree
+    // reads the source tree's.
+    if (const auto own = own_folder(); !own.empty()) {
+        const auto installed = (own / CRASHLOOP_SCENARIOS_FROM_BIN).lexically_normal();
+        if (std::filesystem::exists(installed / "table.toml")) return installed;
+    }
     return CRASHLOOP_SCENARIOS_DIR;
 }
 

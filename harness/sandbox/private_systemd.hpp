@@ -39,9 +39,12 @@ class PrivateSystemd {
     std::unique_ptr<Keeper> keeper_;
 };
 
-// Where the built binaries live: --libexec, $CRASHLOOP_LIBEXEC_DIR, else the
-// build directory compiled in.
+// Where the built binaries live ($CRASHLOOP_LIBEXEC_DIR, else beside the running
+// executable, else an installed <prefix>/libexec/crashloop beside its bin/, else the
+// build directory compiled in) and the scenarios ($CRASHLOOP_SCENARIOS_DIR, else an
+// installed <prefix>/share/crashloop/scenarios, else the source tree's). --libexec and
+// --scenarios come before either.
 std::filesystem::path libexec_dir();
-std::filesystem::path scenarios_dir(); // likewise, CRASHLOOP_SCENARIOS_DIR
+std::filesystem::path scenarios_dir();
 
 } // namespace crashloop

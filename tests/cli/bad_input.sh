@@ -58,6 +58,24 @@ expect expectations-dangling-link "systemd-252.toml" -- --scenarios "$work/s" ma
 expect cell-timeout-zero "--cell-timeout" -- matrix --cell-timeout 0
 expect restart-window-on-systemd "--restart-window" -- --restart-window 1000 matrix --cause exit-0 --restart no
 
+# Not root: said in one line, before anything starts (list needs no root).
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+  cp "$crashloop" "$work/crashloop"; chmod 755 "$work" "$work/crashloop"
+  as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$work/crashloop" "$@"; }
+  as_nobody --scenarios "$root/scenarios" matrix --cause exit-0 --restart no >"$work/out" 2>"$work/err"
+  rc=$?
+  if [ $rc -eq 2 ] && grep -q "needs root" "$work/err" && [ "$(wc -l <"$work/err")" -eq 1 ]; then
+    echo "ok   not-root: $(cat "$work/err")"
+  else
+    echo "FAIL not-root: exit $rc:"; cat "$work/err"; failures=$((failures+1))
+  fi
+  if [ "$(as_nobody --scenarios "$root/scenarios" list --cause exit-0 --restart no)" = "$(printf 'no/exit-0\tstays-down')" ]; then
+    echo "ok   not-root: list runs"
+  else
+    echo "FAIL not-root: list did not run"; failures=$((failures+1))
+  fi
+fi
+
 # Supervisors: named wrongly, or not allowed, before anything starts.
 expect host-needs-allow "--allow-host" -- matrix --supervisor systemd-host
 expect systemctl-needs-path "needs an argument" -- matrix --supervisor systemctl
