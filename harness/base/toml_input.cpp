@@ -1,6 +1,7 @@
 #include "toml_input.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -43,7 +44,8 @@ void check_toml_text(std::string_view text, const std::string& file) {
     bool line_start = true;   // only blanks so far on this line, outside any string
     int arrays = 0;           // array values open: a '[' starting a line inside one is no header
     bool header_open = false; // this line is a table header
-    for (size_t i = 0; i < text.size(); ++i) {
+    // A UTF-8 byte order mark opens a file harmlessly (toml++ skips it too).
+    for (size_t i = text.starts_with("\xEF\xBB\xBF") ? 3 : 0; i < text.size(); ++i) {
         const unsigned char c = static_cast<unsigned char>(text[i]);
         const std::string_view rest = text.substr(i);
         if (c == '\n') {
@@ -85,7 +87,13 @@ void check_toml_text(std::string_view text, const std::string& file) {
             else if (c == '[' && line_start && arrays == 0) {
                 const size_t end = rest.find('\n');
                 const std::string_view header = rest.substr(0, end);
-                if (header.find(']') == std::string_view::npos)
+                // A key must open it (toml++ asserts so before it looks), and a ']' close it.
+                size_t key = header.starts_with("[[") ? 2 : 1;
+                while (key < header.size() && (header[key] == ' ' || header[key] == '\t')) ++key;
+                const char first = key < header.size() ? header[key] : '\0';
+                const bool opens = std::isalnum(static_cast<unsigned char>(first)) || first == '_' ||
+                                   first == '-' || first == '"' || first == '\'';
+                if (!opens || header.find(']') == std::string_view::npos)
                     throw InputError(file, line,
                                      "expected a table header [name] closed on its own line, got '" +
                                          std::string(header.substr(0, 40)) + "'");

@@ -1,5 +1,5 @@
 // `crashloop list`: the cells a selection would run, one per line, in the order a matrix
-// runs them, with the manual's answer: what another project's build reads to name its own
+// reports them, with the manual's answer: what another project's build reads to name its own
 // tests (one per cell), so that it never keeps a copy of the table.
 // `crashloop cell`: one cell of a JSON report, as a test's answer: its verdict and
 // evidence on stdout, and an exit status CTest reads (cmake/crashloopConfig.cmake).
@@ -74,18 +74,25 @@ class CellCommand : public Command {
         const auto cells = report.find("cells");
         if (cells == report.end() || !cells->is_array())
             throw InputError(report_, 0, "expected a JSON report with \"cells\", got none");
+        // A field that is missing or not a string (a compare report's null verdict) reads as "".
+        auto text_of = [](const nlohmann::json& object, const char* key) {
+            const auto it = object.find(key);
+            return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
         for (const auto& cell : *cells) {
-            const std::string id =
-                cell.value("restart", std::string()) + "/" + cell.value("cause", std::string());
+            if (!cell.is_object()) continue;
+            const std::string id = text_of(cell, "restart") + "/" + text_of(cell, "cause");
             if (id != cell_) continue;
-            const std::string verdict = cell.value("verdict", std::string());
-            const std::string reason = cell.value("reason", std::string());
+            const std::string verdict = text_of(cell, "verdict");
+            if (verdict.empty())
+                throw InputError(report_, 0, "expected a verdict for " + id + " (a matrix report), got none");
+            const std::string reason = text_of(cell, "reason");
             std::string text = id + ": " + verdict + (reason.empty() ? "" : " — " + reason) + "\n";
-            if (const std::string evidence = cell.value("evidence", std::string()); !evidence.empty())
+            if (const std::string evidence = text_of(cell, "evidence"); !evidence.empty())
                 text += "  evidence: " + evidence + "\n";
-            if (const auto supervisor = report.find("supervisor"); supervisor != report.end())
-                text += "  on " + supervisor->value("name", std::string()) + " " +
-                        supervisor->value("version", std::string()) + "\n";
+            if (const auto supervisor = report.find("supervisor");
+                supervisor != report.end() && supervisor->is_object())
+                text += "  on " + text_of(*supervisor, "name") + " " + text_of(*supervisor, "version") + "\n";
             write_report(text, "");
             if (verdict == "pass" || verdict == "known-deviation") return 0;
             if (verdict == "n/a") return kNotApplicable;

@@ -44,6 +44,7 @@ std::unique_ptr<Command> check_command(CLI::App& app);
 std::unique_ptr<Command> soak_command(CLI::App& app);
 std::unique_ptr<Command> list_command(CLI::App& app);
 std::unique_ptr<Command> cell_command(CLI::App& app);
+std::unique_ptr<Command> doctor_command(CLI::App& app);
 
 // Readable when Ctrl-C (SIGINT, SIGTERM, SIGHUP) reached the run.
 int interrupt_fd();

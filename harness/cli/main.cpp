@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     commands.push_back(cli::soak_command(app));
     commands.push_back(cli::list_command(app));
     commands.push_back(cli::cell_command(app));
+    commands.push_back(cli::doctor_command(app));
 
     try {
         app.parse(argc, argv);

@@ -315,7 +315,8 @@ class Runner {
             // The cell's time counts from a confirmed start: a slow `start` is not the cell's.
             cell.deadline = std::max(cell.deadline, Clock::now() + options_.cell_deadline);
             probe(cell);
-            if (admission_) {
+            // A retried cell's start counts the attempts before it: only a first start measures.
+            if (admission_ && cell.attempt == 1) {
                 const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - cell.started);
                 const unsigned drops = admission_->drops();
                 admission_->start_confirmed(cell.ticket, latency);

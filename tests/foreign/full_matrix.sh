@@ -42,9 +42,10 @@ for what in "restart count" "exit status"; do
   *) check "cells that say the $what was not checked" "$(said "$what")" 0 ;;
   esac
 done
-# Live ones: an orphan the jail killed is a zombie until init reaps it, which a
-# container's init may do late. (A process name is cut to 15 characters.)
-left=$(pgrep -x "${program:0:15}" --runstates D,R,S,T,t | wc -l)
+# Live ones of a crashloop run (their service folders, or supervise-daemon's service
+# names, say crashloop), not a supervisor the host itself runs: an orphan the jail killed
+# is a zombie until init reaps it, which a container's init may do late.
+left=$(pgrep -f "^(/[^ ]*/)?$program .*crashloop" --runstates D,R,S,T,t | wc -l)
 check "$program processes left after the run" "$left" 0
 # The story's cell, where the supervisor can express it: a SIGABRT is restarted.
 story=$(jq -r '.cells[] | select(.cause == "sigabrt" and .restart == "always") | "\(.verdict) \(.observed.restarted)"' "$work/report.json")

@@ -40,6 +40,10 @@ TEST(TomlText, a_table_header_that_does_not_close_on_its_line_is_refused) {
     EXPECT_EQ(r.rfind("1: ", 0), 0u) << r;
     EXPECT_NE(r.find("table header"), std::string::npos) << r;
     EXPECT_NE(refusal("a = 1\n  [[deviation\ncause = \"x\"\n"), "");
+    // A header that closes but opens with no key trips the same assertion of toml++.
+    for (const char* header : {"[#]\n", "[ =]\n", "[.a]\n", "[,]\n", "[[ [x]]\n"})
+        EXPECT_NE(refusal(header), "") << header;
+    EXPECT_EQ(refusal("[ \"quoted key\" ]\n[[ a.b ]]\n['lit']\n[-x_1]\n"), "");
 }
 
 TEST(TomlText, non_ascii_in_strings_and_comments_and_brackets_in_strings_are_fine) {
@@ -50,6 +54,10 @@ TEST(TomlText, non_ascii_in_strings_and_comments_and_brackets_in_strings_are_fin
     EXPECT_EQ(refusal("[[deviation]]\ncause = \"sigabrt\"\n[states]\n"), "");
     EXPECT_EQ(refusal("a = [\n  1,\n  2,\n]\n"), "") << "an array is not a header";
     EXPECT_EQ(refusal("a = [\n  [\n    1\n  ],\n  [2],\n]\n[t]\n"), "") << "nor is an inner array";
+}
+
+TEST(TomlText, a_byte_order_mark_is_not_a_non_ascii_key) {
+    EXPECT_EQ(refusal("\xEF\xBB\xBF" "a = 1\n"), "");
 }
 
 TEST(TomlText, a_string_left_open_at_the_end_of_its_line_is_refused) {
