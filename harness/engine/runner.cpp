@@ -52,6 +52,9 @@ struct Cell {
     std::string log_inside, log_host, pidfile_inside;
     CellResult result;
     Clock::time_point started, deadline;
+    // Time spent waiting for the supervisor to answer a read is not the cell's: each answer
+    // moves the deadline on by what it took, up to this bound (four deadlines from launch).
+    Clock::time_point latest_deadline;
     uint64_t ticket = 0; // its place among the launches (admission.hpp)
     bool launched = false, done = false;
     bool probing = false, dirty = false;
@@ -235,6 +238,7 @@ class Runner {
         cell.dirty = false;
         cell.last_incarnations = 0;
         cell.deadline = Clock::now() + options_.cell_deadline;
+        cell.latest_deadline = Clock::now() + 4 * options_.cell_deadline;
         start_cell(cell);
     }
 
@@ -299,6 +303,7 @@ class Runner {
             cell.started = Clock::now();
             if (admission_) cell.ticket = admission_->launched();
             cell.deadline = cell.started + options_.cell_deadline;
+            cell.latest_deadline = cell.started + 4 * options_.cell_deadline;
             start_cell(cell);
         }
     }
@@ -314,6 +319,7 @@ class Runner {
             if (!error.empty()) return finish_error(cell, supervisor_.name() + " refused to start the service: " + error);
             // The cell's time counts from a confirmed start: a slow `start` is not the cell's.
             cell.deadline = std::max(cell.deadline, Clock::now() + options_.cell_deadline);
+            cell.latest_deadline = std::max(cell.latest_deadline, Clock::now() + 4 * options_.cell_deadline);
             probe(cell);
             // A retried cell's start counts the attempts before it: only a first start measures.
             if (admission_ && cell.attempt == 1) {
@@ -359,10 +365,15 @@ class Runner {
         }
         cell.probing = true;
         cell.probe_sent_ns = monotonic_ns();
-        supervisor_.state(cell.unit, while_alive([this, &cell, unit = cell.unit](const std::string& error,
+        const auto asked = Clock::now();
+        supervisor_.state(cell.unit, while_alive([this, &cell, unit = cell.unit, asked](const std::string& error,
                                                                      const ServiceState& snapshot) {
             cell.probing = false;
             if (cell.done) return;
+            // A loaded supervisor that takes seconds to answer a read (a `state` command under
+            // two matrices at once) must not run the cell out of time by itself.
+            cell.deadline = std::max(cell.deadline, std::min(cell.deadline + (Clock::now() - asked),
+                                                             cell.latest_deadline));
             if (unit != cell.unit) return probe(cell); // read from an attempt given up on
             if (!error.empty()) return finish_error(cell, "reading the unit's state: " + error);
             cell.watch->saw(snapshot);
@@ -676,6 +687,7 @@ class Runner {
             return report_cell(cell);
         }
         cell.deadline = Clock::now() + options_.cell_deadline;
+        cell.latest_deadline = Clock::now() + 4 * options_.cell_deadline;
         const size_t counted = cell.result.observed.incarnations.size();
         stop_unit(cell.unit, [this, &cell, counted] {
             if (cell.reported) return;
