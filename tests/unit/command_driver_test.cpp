@@ -3,7 +3,9 @@
 // output maps onto ServiceState.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -187,6 +189,64 @@ TEST(CommandTemplates, the_systemctl_driver_is_its_templates) {
                                     {c.kill, Operation::kill},
                                     {c.state, Operation::state}})
         EXPECT_TRUE(unknown_placeholders(templ, operation).empty()) << templ;
+}
+
+// s6.toml's `state` reads s6-supervise's own 35-byte records (s6/supervise.h): two
+// timestamps, the pid, the wait status, the flags. Until s6-supervise has started ./run its
+// record is "wanted up, pid 0" as between a death and the next start; only the equal
+// timestamps tell them apart, and a wait status of 0 there is no exit code 0.
+std::string s6_record(int stamp, int ready_stamp, uint64_t pid, uint16_t wait_status, int flags) {
+    std::string r(35, '\0');
+    r[7] = static_cast<char>(stamp);
+    r[19] = static_cast<char>(ready_stamp);
+    for (int i = 0; i < 8; ++i) r[24 + i] = static_cast<char>(pid >> (8 * (7 - i)));
+    r[32] = static_cast<char>(wait_status >> 8);
+    r[33] = static_cast<char>(wait_status & 0xff);
+    r[34] = static_cast<char>(flags);
+    return r;
+}
+
+TEST(S6State, each_record_reads_as_what_s6_supervise_is_doing) {
+    const CommandSet s6 = load_exec_commands(scenarios / "supervisors" / "s6.toml", scenarios);
+    TempDir dir;
+    enum { finishing = 2, wanted_up = 4 };
+    const std::vector<std::pair<std::string, std::string>> records = {
+        {"fresh", s6_record(5, 5, 0, 0, wanted_up)},               // not started yet
+        {"up", s6_record(6, 5, 4242, 0, wanted_up)},               // ./run is pid 4242
+        {"finishing", s6_record(7, 6, 4300, SIGHUP, finishing | wanted_up)}, // pid of ./finish
+        {"waiting", s6_record(7, 8, 0, 3 << 8, wanted_up)},        // exit 3, next start to come
+        {"stayed", s6_record(7, 8, 0, 0x80 | SIGABRT, 0)},         // dumped, ./finish said 125
+        {"clean", s6_record(7, 8, 0, 0, wanted_up)},               // exit 0, next start to come
+    };
+    std::vector<std::string> names;
+    for (const auto& [name, record] : records) {
+        dir.write("sv/" + name + "/supervise/status", record);
+        names.push_back(name);
+    }
+    names.push_back("absent");
+    Placeholders p;
+    p.values["run_dir"] = dir.path().string();
+    p.words["names"] = names;
+    const std::string command = expand(s6.state, p);
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buffer[4096];
+    for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+    ASSERT_EQ(pclose(pipe), 0) << output;
+
+    const auto states = parse_show(output, names, s6.states);
+    auto line = [](const ServiceState& s) {
+        return s.state() + " pid " + std::to_string(s.main_pid) + " code " +
+               std::to_string(s.exec_main_code) + " status " + std::to_string(s.exec_main_status);
+    };
+    EXPECT_EQ(line(states[0]), "activating/start pid 0 code 0 status 0");
+    EXPECT_EQ(line(states[1]), "active/running pid 4242 code 0 status 0");
+    EXPECT_EQ(line(states[2]), "deactivating/stop-post pid 0 code 2 status 1");
+    EXPECT_EQ(line(states[3]), "activating/auto-restart pid 0 code 1 status 3");
+    EXPECT_EQ(line(states[4]), "inactive/dead pid 0 code 3 status 6");
+    EXPECT_EQ(line(states[5]), "activating/auto-restart pid 0 code 1 status 0");
+    EXPECT_EQ(line(states[6]), "inactive/dead pid 0 code 0 status 0");
 }
 
 TEST(ShowOutput, blocks_map_to_the_names_in_order) {
