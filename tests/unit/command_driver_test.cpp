@@ -191,6 +191,17 @@ TEST(CommandTemplates, the_systemctl_driver_is_its_templates) {
         EXPECT_TRUE(unknown_placeholders(templ, operation).empty()) << templ;
 }
 
+// What a shell command prints; a command that fails is a test failure.
+std::string output_of(const std::string& command) {
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) throw std::runtime_error("popen failed");
+    std::string output;
+    char buffer[4096];
+    for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+    EXPECT_EQ(pclose(pipe), 0) << command << "\n" << output;
+    return output;
+}
+
 // s6.toml's `state` reads s6-supervise's own 35-byte records (s6/supervise.h): two
 // timestamps, the pid, the wait status, the flags. Until s6-supervise has started ./run its
 // record is "wanted up, pid 0" as between a death and the next start; only the equal
@@ -228,12 +239,7 @@ TEST(S6State, each_record_reads_as_what_s6_supervise_is_doing) {
     p.values["run_dir"] = dir.path().string();
     p.words["names"] = names;
     const std::string command = expand(s6.state, p);
-    FILE* pipe = popen(command.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string output;
-    char buffer[4096];
-    for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
-    ASSERT_EQ(pclose(pipe), 0) << output;
+    const std::string output = output_of(command);
 
     const auto states = parse_show(output, names, s6.states);
     auto line = [](const ServiceState& s) {
@@ -247,6 +253,42 @@ TEST(S6State, each_record_reads_as_what_s6_supervise_is_doing) {
     EXPECT_EQ(line(states[4]), "inactive/dead pid 0 code 3 status 6");
     EXPECT_EQ(line(states[5]), "activating/auto-restart pid 0 code 1 status 0");
     EXPECT_EQ(line(states[6]), "inactive/dead pid 0 code 0 status 0");
+}
+
+// runit.toml's `state` reads `sv status` lines; runsv says "down, want up" both before it
+// first starts ./run and between a death and the restart: only the exit file ./run writes
+// tells them apart. `sv` here is a stand-in printing the lines runsv's sv would.
+TEST(RunitState, want_up_before_the_first_start_is_a_start_not_a_death) {
+    const CommandSet runit = load_exec_commands(scenarios / "supervisors" / "runit.toml", scenarios);
+    TempDir dir;
+    const auto sv = dir.write("bin/sv", "#!/bin/sh\nshift\n"
+                                        "for d; do case $d in\n"
+                                        "fresh) echo \"down: $d: 0s, normally up, want up\" ;;\n"
+                                        "waiting) echo \"down: $d: 0s, normally up, want up\" ;;\n"
+                                        "up) echo \"run: $d: (pid 4242) 3s\" ;;\n"
+                                        "stayed) echo \"down: $d: 2s, normally up\" ;;\n"
+                                        "esac; done\n");
+    std::filesystem::permissions(sv, std::filesystem::perms::owner_all);
+    dir.write("sv/waiting/exit", "2 6\n");
+    dir.write("sv/up/exit", "0 0\n");
+    dir.write("sv/stayed/exit", "1 3\n");
+    const std::vector<std::string> names = {"fresh", "waiting", "up", "stayed"};
+    Placeholders p;
+    p.values["run_dir"] = dir.path().string();
+    p.words["names"] = names;
+    const std::string command = "PATH=" + (dir.path() / "bin").string() + ":$PATH; " + expand(runit.state, p);
+    const std::string output = output_of(command);
+
+    const auto states = parse_show(output, names, runit.states);
+    EXPECT_EQ(states[0].state(), "activating/start");
+    EXPECT_FALSE(states[0].reports_exit) << "nothing has ended";
+    EXPECT_EQ(states[1].state(), "activating/auto-restart");
+    EXPECT_EQ(states[1].exec_main_code, 2);
+    EXPECT_EQ(states[1].exec_main_status, 6);
+    EXPECT_EQ(states[2].state(), "active/running");
+    EXPECT_EQ(states[2].main_pid, 4242u);
+    EXPECT_EQ(states[3].state(), "inactive/dead");
+    EXPECT_EQ(states[3].exec_main_status, 3);
 }
 
 TEST(ShowOutput, blocks_map_to_the_names_in_order) {
