@@ -16,34 +16,11 @@
 
 #include "errors.hpp"
 #include "fd.hpp"
+#include "interrupt.hpp"
 #include "private_systemd.hpp" // scenarios_dir(), libexec_dir()
 #include "registry.hpp"
 
 namespace crashloop::cli {
-
-namespace {
-
-int interrupt_pipe[2] = {-1, -1};
-
-void on_interrupt(int) {
-    char byte = 1;
-    [[maybe_unused]] auto ignored = write(interrupt_pipe[1], &byte, 1);
-}
-
-} // namespace
-
-int interrupt_fd() {
-    return interrupt_pipe[0];
-}
-
-void install_interrupt_handler() {
-    if (pipe2(interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
-    struct sigaction action {};
-    action.sa_handler = on_interrupt;
-    sigemptyset(&action.sa_mask);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP})
-        sigaction(sig, &action, nullptr);
-}
 
 void setup_logging(int verbosity) {
     auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
@@ -251,7 +228,7 @@ RunOptions run_options(const Setup& setup, unsigned jobs, unsigned cell_timeout_
     options.jobs = jobs;
     options.cell_deadline = std::chrono::milliseconds(cell_timeout_ms);
     options.fixture = setup.libexec / "fake-httpd";
-    options.interrupt_fd = interrupt_pipe[0];
+    options.interrupt_fd = interrupt::fd();
     return options;
 }
 

@@ -46,9 +46,6 @@ std::unique_ptr<Command> list_command(CLI::App& app);
 std::unique_ptr<Command> cell_command(CLI::App& app);
 std::unique_ptr<Command> doctor_command(CLI::App& app);
 
-// Readable when Ctrl-C (SIGINT, SIGTERM, SIGHUP) reached the run.
-int interrupt_fd();
-void install_interrupt_handler();
 void setup_logging(int verbosity);
 
 std::vector<RestartValue> parse_restart_list(const std::string& list);

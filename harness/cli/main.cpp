@@ -9,6 +9,7 @@
 
 #include "common.hpp"
 #include "errors.hpp"
+#include "interrupt.hpp"
 #include "runner.hpp"
 #include "shell_words.hpp"
 
@@ -16,6 +17,8 @@ using namespace crashloop;
 
 int main(int argc, char** argv) {
     cli::reserve_standard_fds();
+    // First: a Ctrl-C from here on is seen by the run's first wait, whatever it is.
+    interrupt::install();
     CLI::App app{"crashloop: checks a supervisor's restarts against Table 2 of systemd.service(5)"};
     app.require_subcommand(1);
     int verbosity = 0;
@@ -47,7 +50,6 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 2;
     }
     cli::setup_logging(verbosity);
-    cli::install_interrupt_handler();
     try {
         cli::Globals globals{scenarios, libexec, {}, {}};
         if (window->count() > 0) globals.restart_window = std::chrono::milliseconds(restart_window_ms);

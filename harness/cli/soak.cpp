@@ -6,6 +6,7 @@
 
 #include "common.hpp"
 #include "errors.hpp"
+#include "interrupt.hpp"
 #include "reload_chance.hpp"
 #include "service_settings.hpp"
 #include "soak.hpp"
@@ -149,7 +150,7 @@ int SoakCommand::run(const Globals& globals) {
         std::fprintf(stderr, "crashloop: soak seed %llu\n",
                      static_cast<unsigned long long>(options.seed));
     options.fixture = setup.libexec / "fake-httpd";
-    options.interrupt_fd = interrupt_fd();
+    options.interrupt_fd = interrupt::fd();
     const bool progress = isatty(STDERR_FILENO);
     if (progress) options.progress = draw_progress;
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "errors.hpp"
+#include "interrupt.hpp"
 
 namespace crashloop {
 
@@ -56,9 +57,10 @@ Keeper::Keeper(const std::filesystem::path& program, const std::vector<std::stri
         std::string line;
         int fd = k.from_keeper.native_handle();
         while (line.find('\n') == std::string::npos) {
-            pollfd p{fd, POLLIN, 0};
-            int n = poll(&p, 1, remaining_ms(deadline));
+            pollfd p[2] = {{fd, POLLIN, 0}, {interrupt::fd(), POLLIN, 0}};
+            int n = poll(p, interrupt::fd() >= 0 ? 2 : 1, remaining_ms(deadline));
             if (n < 0 && errno == EINTR) continue;
+            interrupt::throw_if_requested();
             if (n == 0)
                 throw SupervisorError(what + " not ready within " + std::to_string(ready_timeout.count()) + " ms");
             char buffer[256];

@@ -186,6 +186,12 @@ bool in_cgroup(pid_t pid, const std::string& name) {
 // deadline) until they are gone. Returns false when something survived.
 bool empty_tree(const std::string& dir, long long deadline_ms) {
     const std::string name = dir.substr(dir.rfind('/') + 1);
+    // cgroup v2 kills the whole tree at once, forks in flight included (Linux 5.14); the
+    // loop below then only waits, and does the killing where there is no cgroup.kill (v1).
+    if (int fd = open((dir + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC); fd >= 0) {
+        [[maybe_unused]] auto ignored = write(fd, "1", 1);
+        close(fd);
+    }
     for (;;) {
         std::vector<int> pidfds;
         // Our own child (the manager) must be reaped to leave the cgroup.
@@ -388,7 +394,9 @@ class Sandbox {
     explicit Sandbox(bool jail)
         : hierarchies_(our_hierarchies()), own_(kCgroupPrefix + std::to_string(getpid())),
           jail_dir_(kJailDirPrefix + std::to_string(getpid())), jail_(jail) {
+        // What runs whose keeper was killed outright left (whichever mode they ran in).
         remove_stale(hierarchies_);
+        remove_stale_jail_dirs();
         bool have_required = false;
         for (auto& h : hierarchies_) {
             std::string dir = h.parent + "/" + own_;
@@ -412,13 +420,13 @@ class Sandbox {
     [[noreturn]] void teardown(int code) {
         long long deadline = now_ms() + 10000;
         bool clean = true;
+        // Out of the cgroups first: cgroup.kill would take us too.
+        for (auto& h : hierarchies_)
+            if (!h.own.empty()) write_pid(h.parent + "/cgroup.procs", getpid());
         for (auto& h : hierarchies_)
             if (!h.own.empty()) clean = empty_tree(h.own, deadline) && clean;
-        for (auto& h : hierarchies_) {
-            if (h.own.empty()) continue;
-            write_pid(h.parent + "/cgroup.procs", getpid());
-            remove_tree(h.own);
-        }
+        for (auto& h : hierarchies_)
+            if (!h.own.empty()) remove_tree(h.own);
         if (jail_) {
             std::error_code ignored;
             std::filesystem::remove_all(jail_dir_, ignored);
@@ -433,10 +441,37 @@ class Sandbox {
     bool jail_;
 };
 
+// The harness's death reaches us (PR_SET_PDEATHSIG) and we tear down; but the harness and
+// this keeper killed together (kill -9 of both, the OOM killer) would leave the run's
+// processes running, a daemonized fixture or a real daemon among them. So a warden, forked
+// first, waits on this keeper's pidfd and, should the keeper die before its teardown, does
+// the teardown itself. It sits in the run's cgroup, so a normal teardown kills it with the
+// rest; its name is crashloop-warden.
+void start_warden(Sandbox& sandbox, int signal_fd) {
+    const int keeper = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
+    check(keeper >= 0, "pidfd_open");
+    const pid_t pid = fork();
+    check(pid >= 0, "fork");
+    if (pid > 0) {
+        close(keeper);
+        return;
+    }
+    prctl(PR_SET_NAME, "crashloop-warden");
+    prctl(PR_SET_PDEATHSIG, 0);
+    close(signal_fd);
+    // Not holding the harness's pipes: it sees the keeper's end as EOF.
+    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    for (;;) {
+        pollfd p{keeper, POLLIN, 0};
+        if (poll(&p, 1, -1) > 0) sandbox.teardown(0);
+    }
+}
+
 // --jail: say where the cgroup and the directory are, then hold them until EOF on stdin or a
 // signal.
 [[noreturn]] void serve_jail(Sandbox& sandbox, int signal_fd) {
-    remove_stale_jail_dirs();
     if (mkdir(sandbox.jail_dir().c_str(), 0700) != 0) {
         std::fprintf(stderr, "crashloop-sandbox: cannot make %s: %s\n", sandbox.jail_dir().c_str(),
                      std::strerror(errno));
@@ -519,6 +554,7 @@ int main(int argc, char** argv) {
     const int signal_fd = block_signals();
 
     Sandbox sandbox(options.jail);
+    start_warden(sandbox, signal_fd);
     if (options.jail) serve_jail(sandbox, signal_fd);
     serve_manager(sandbox, signal_fd, options);
 }

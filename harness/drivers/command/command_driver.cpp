@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "exit_cause.hpp"
+#include "interrupt.hpp"
 #include "jail.hpp"
 #include "shell_words.hpp"
 #include "unit_file_writer.hpp"
@@ -256,25 +257,30 @@ class CommandDriver final : public Supervisor {
     }
 
     ~CommandDriver() override {
-        // The runner's last stops are usually still running: let them finish
-        // (the jail kills whatever is left after that anyway).
+        // Interrupted: no graceful end; the jail kills everything at once.
+        if (!interrupt::requested()) end_gracefully();
+        later_.clear(); // nobody is left to hear of them
+        children_.clear();
+    }
+
+    // The runner's last stops are usually still running: let them finish (the jail kills
+    // whatever is left after that anyway); then the supervisor's own end.
+    void end_gracefully() {
         const auto deadline = Clock::now() + std::chrono::seconds(10);
         try {
             while (!children_.empty() && Clock::now() < deadline)
-                pump(deadline, -1, nullptr);
+                if (pump(deadline, interrupt::fd(), nullptr)) return;
         } catch (const std::exception& e) {
             logger()->warn("{}: waiting for its last commands: {}", commands_.source, e.what());
         }
-        // The supervisor's own end, once its services' last commands are through.
         if (up_ran_ && !commands_.down.empty()) {
             try {
                 run_to_end(expand(commands_.down, common()), "down", std::chrono::seconds(30));
+            } catch (const Interrupted&) {
             } catch (const std::exception& e) {
                 logger()->warn("{}: {}", commands_.source, e.what());
             }
         }
-        later_.clear(); // nobody is left to hear of them
-        children_.clear();
     }
 
     // `up`, once, before the first service starts: a supervisor daemon to start for the run,
@@ -294,7 +300,7 @@ class CommandDriver final : public Supervisor {
         std::shared_ptr<Child> child = spawn(command, what, nullptr);
         const auto deadline = Clock::now() + limit;
         while (!child->exited && Clock::now() < deadline)
-            pump(deadline, -1, child.get());
+            if (pump(deadline, interrupt::fd(), child.get())) throw Interrupted();
         if (!child->exited)
             throw SupervisorError("`" + child->what + "` did not finish in " +
                                   std::to_string(limit.count()) + " s");

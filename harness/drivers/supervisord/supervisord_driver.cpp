@@ -39,6 +39,7 @@
 #include <sstream>
 
 #include "exit_cause.hpp"
+#include "interrupt.hpp"
 #include "jail.hpp"
 #include "log.hpp"
 #include "supervisor.hpp"
@@ -303,6 +304,8 @@ class SupervisordDriver final : public Supervisor {
             ServiceState s;
             try {
                 s = confirmed_state(*p);
+            } catch (const Interrupted&) {
+                throw; // not this service's error: the run ends
             } catch (const std::exception& e) {
                 return done(e.what(), s);
             }
@@ -471,9 +474,10 @@ class SupervisordDriver final : public Supervisor {
             if (left <= 0)
                 throw SupervisorError("supervisord did not start within 30 s; its log: " +
                                       tail_of(log_path_) + tail_of(dir_ / "supervisord.out"));
-            pollfd fds[2] = {{inotify_, POLLIN, 0}, {pidfd_, POLLIN, 0}};
-            if (::poll(fds, 2, static_cast<int>(left)) < 0 && errno != EINTR)
+            pollfd fds[3] = {{inotify_, POLLIN, 0}, {pidfd_, POLLIN, 0}, {interrupt::fd(), POLLIN, 0}};
+            if (::poll(fds, interrupt::fd() >= 0 ? 3 : 2, static_cast<int>(left)) < 0 && errno != EINTR)
                 throw SupervisorError(std::string("poll: ") + std::strerror(errno));
+            interrupt::throw_if_requested();
             if (fds[1].revents & POLLIN)
                 throw SupervisorError("supervisord exited at start: " +
                                       tail_of(dir_ / "supervisord.out") + tail_of(log_path_));
@@ -540,6 +544,11 @@ class SupervisordDriver final : public Supervisor {
     // the last of them is reaped.
     void shut_down() {
         if (pid_ < 0) return;
+        // Interrupted: no graceful end; it and its programs go with the jail, at once.
+        if (interrupt::requested()) {
+            ::kill(pid_, SIGKILL);
+            return reap();
+        }
         std::vector<XmlRpcValue> calls;
         for (const auto& [service, p] : programs_)
             calls.push_back(std::map<std::string, XmlRpcValue>{
@@ -557,13 +566,19 @@ class SupervisordDriver final : public Supervisor {
             logger()->debug("stopping every program and shutting down: {}", e.what());
         }
         // It waits for every program it stopped (stopwaitsecs= each at most), then exits.
-        pollfd p{pidfd_, POLLIN, 0};
-        const int r = ::poll(&p, 1, 20000);
-        if (r <= 0) {
+        pollfd p[2] = {{pidfd_, POLLIN, 0}, {interrupt::fd(), POLLIN, 0}};
+        const int r = ::poll(p, interrupt::fd() >= 0 ? 2 : 1, 20000);
+        if (interrupt::requested()) {
+            ::kill(pid_, SIGKILL);
+        } else if (r <= 0) {
             logger()->warn("supervisord (pid {}) did not exit within 20 s of shutdown; killing it",
                            pid_);
             ::kill(pid_, SIGKILL);
         }
+        reap();
+    }
+
+    void reap() {
         waitpid(pid_, nullptr, 0);
         close(pidfd_);
         pid_ = -1;
@@ -581,6 +596,8 @@ class SupervisordDriver final : public Supervisor {
             try {
                 write_file(programs_dir_ / (p.config.name + ".conf"), p.config.section);
                 written.emplace_back(service, std::move(done));
+            } catch (const Interrupted&) {
+                throw; // not this service's error: the run ends
             } catch (const std::exception& e) {
                 forget(service);
                 done(e.what(), "");
@@ -592,6 +609,8 @@ class SupervisordDriver final : public Supervisor {
         std::string reload_error;
         try {
             call("supervisor.reloadConfig", {});
+        } catch (const Interrupted&) {
+            throw; // not this service's error: the run ends
         } catch (const std::exception& e) {
             reload_error = std::string("supervisord reloadConfig: ") + e.what();
         }
@@ -608,6 +627,8 @@ class SupervisordDriver final : public Supervisor {
                     reload_error = "supervisord answered " + std::to_string(results.size()) +
                                    " of " + std::to_string(written.size()) +
                                    " addProcessGroup calls";
+            } catch (const Interrupted&) {
+                throw; // not this service's error: the run ends
             } catch (const std::exception& e) {
                 reload_error = std::string("supervisord addProcessGroup: ") + e.what();
             }

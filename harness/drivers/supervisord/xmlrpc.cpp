@@ -3,6 +3,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/property_tree/ptree.hpp>
@@ -10,6 +11,9 @@
 
 #include <optional>
 #include <sstream>
+
+#include "errors.hpp"
+#include "interrupt.hpp"
 
 namespace crashloop {
 
@@ -280,19 +284,35 @@ XmlRpcValue XmlRpcClient::call(const std::string& method, const std::vector<XmlR
     std::optional<boost::system::error_code> outcome;
     std::string step = "connecting to";
 
-    // connect → write → read, each step's error ending the chain.
+    // connect → write → read, each step's error ending the chain (and the wait).
+    auto end = [&](boost::system::error_code ec) {
+        outcome = ec;
+        io.stop();
+    };
     socket.async_connect(
         stream_protocol::endpoint(socket_.string()), [&](boost::system::error_code ec) {
-            if (ec) return void(outcome = ec);
+            if (ec) return end(ec);
             step = "writing to";
             http::async_write(socket, request, [&](boost::system::error_code ec, size_t) {
-                if (ec) return void(outcome = ec);
+                if (ec) return end(ec);
                 step = "reading from";
                 http::async_read(socket, buffer, response,
-                                 [&](boost::system::error_code ec, size_t) { outcome = ec; });
+                                 [&](boost::system::error_code ec, size_t) { end(ec); });
             });
         });
+    // Ctrl-C ends the wait too: a call may take seconds on a loaded supervisord.
+    std::optional<boost::asio::posix::stream_descriptor> interrupt_watch;
+    bool interrupted = false;
+    if (interrupt::fd() >= 0) {
+        interrupt_watch.emplace(io, interrupt::fd());
+        interrupt_watch->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                                    [&](boost::system::error_code ec) {
+                                        if (!ec && !outcome) interrupted = true, io.stop();
+                                    });
+    }
     io.run_until(deadline);
+    if (interrupt_watch) interrupt_watch->release(); // the process's fd, not ours to close
+    if (interrupted) throw Interrupted();
     const std::string where = " " + socket_.string() + " (" + method + ")";
     if (!outcome) throw XmlRpcError("no answer in time " + step + where);
     if (*outcome) throw XmlRpcError(step + where + ": " + outcome->message());
