@@ -12,6 +12,7 @@
 #include "interrupt.hpp"
 #include "runner.hpp"
 #include "shell_words.hpp"
+#include "text.hpp"
 
 using namespace crashloop;
 
@@ -58,18 +59,18 @@ int main(int argc, char** argv) {
         for (const auto& command : commands)
             if (command->parsed()) return command->run(globals);
     } catch (const InputError& e) {
-        std::fprintf(stderr, "crashloop: %s\n", e.what());
+        std::fprintf(stderr, "crashloop: %s\n", printable(e.what()).c_str());
         return 2;
     } catch (const Interrupted&) {
         std::fprintf(stderr,
                      "crashloop: interrupted; everything it started is gone, nothing reported\n");
         return 130;
     } catch (const SupervisorError& e) {
-        std::fprintf(stderr, "crashloop: supervisor: %s\n", e.what());
+        std::fprintf(stderr, "crashloop: supervisor: %s\n", printable(e.what()).c_str());
         return 1;
     } catch (const std::exception& e) {
         // Unwound, so everything started is gone; never an abort with a core file.
-        std::fprintf(stderr, "crashloop: %s\n", e.what());
+        std::fprintf(stderr, "crashloop: %s\n", printable(e.what()).c_str());
         return 1;
     }
     return 0;

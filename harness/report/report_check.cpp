@@ -6,6 +6,7 @@
 
 #include "check.hpp"
 #include "report.hpp"
+#include "text.hpp"
 #include "service_settings.hpp"
 
 namespace crashloop {
@@ -70,9 +71,9 @@ std::string render_check(const CheckReport& report, ReportFormat format, bool co
         const std::string words = i < report.answers.size() && !report.answers[i].empty()
                                       ? report.answers[i]
                                       : answer_in_words(cell);
-        out += fmt::format("  {:<{}}  {}\n      {}\n", report.causes[i].summary, width, words,
+        out += fmt::format("  {:<{}}  {}\n      {}\n", report.causes[i].summary, width, printable(words),
                            mark(cell, report.causes[i], report.settings.restart, colour));
-        if (show_evidence && !cell.evidence.empty()) out += "      evidence: " + cell.evidence + "\n";
+        if (show_evidence && !cell.evidence.empty()) out += "      evidence: " + printable(cell.evidence) + "\n";
     }
     out += "\n" + summary_line(report.matrix) + "\n";
     return out;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "report.hpp"
+#include "text.hpp"
 
 namespace crashloop {
 
@@ -144,14 +145,14 @@ std::string answer_line(const CellResult* cell, const std::string& verdict) {
     std::string out = verdict + ": ";
     const bool answered =
         cell->verdict != Verdict::error && cell->verdict != Verdict::not_applicable;
-    const std::string reason = cell_reason(*cell);
+    const std::string reason = printable(cell_reason(*cell));
     if (answered) {
         out += restart_summary(*cell);
         if (!reason.empty()) out += " — " + reason;
     } else {
         out += reason;
     }
-    if (!cell->evidence.empty()) out += "; " + cell->evidence;
+    if (!cell->evidence.empty()) out += "; " + printable(cell->evidence);
     return out;
 }
 

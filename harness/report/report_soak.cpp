@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "report.hpp"
+#include "text.hpp"
 #include "soak.hpp"
 
 namespace crashloop {
@@ -78,7 +79,8 @@ std::string soak_json(const SoakReport& r) {
     j["errors"] = r.errors;
     if (r.verdict)
         j["verdict"] = {{"as_promised", r.verdict->as_promised}, {"reason", r.verdict->reason}};
-    return j.dump(2) + "\n";
+    // Invalid UTF-8 (a daemon's bytes in an error) must not abort the report: dump() throws.
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 // The report a person reads: the run's settings, the accounting, then every crash.
@@ -126,14 +128,14 @@ std::string soak_text(const SoakReport& r) {
             text += c.downtime_ms
                         ? fmt::format("; back after {:.1f} ms (pid {})", *c.downtime_ms, c.next_pid)
                         : std::string("; never came back");
-            out += "    " + text + "\n";
+            out += "    " + printable(text) + "\n";
         }
     }
     for (const auto& error : r.errors)
-        out += "\n  error: " + error;
+        out += "\n  error: " + printable(error);
     if (!r.errors.empty()) out += "\n";
     if (r.verdict)
-        out += fmt::format("\n{} {}\n", r.verdict->as_promised ? "✓" : "✗", r.verdict->reason);
+        out += fmt::format("\n{} {}\n", r.verdict->as_promised ? "✓" : "✗", printable(r.verdict->reason));
     out += "\nreplay: " + r.replay + "\n";
     return out;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "report.hpp"
+#include "text.hpp"
 
 namespace crashloop {
 
@@ -363,8 +364,9 @@ std::string render_table(const MatrixReport& report, bool colour, bool show_evid
         if (first) out += "\n";
         first = false;
         out += fmt::format("{}  {}: {}\n", cell_id(cell),
-                           paint(to_string(cell.verdict), cell.verdict, colour), cell_reason(cell));
-        if (!cell.evidence.empty()) out += fmt::format("  evidence: {}\n", cell.evidence);
+                           paint(to_string(cell.verdict), cell.verdict, colour),
+                           printable(cell_reason(cell)));
+        if (!cell.evidence.empty()) out += fmt::format("  evidence: {}\n", printable(cell.evidence));
     }
 
     if (show_evidence && !report.cells.empty()) {
@@ -375,7 +377,7 @@ std::string render_table(const MatrixReport& report, bool colour, bool show_evid
             // An n/a cell ran nothing: there are no restarts to sum up.
             const bool ran = cell.verdict != Verdict::not_applicable;
             if (ran) out += "  " + restart_summary(cell);
-            if (!cell.evidence.empty()) out += (ran ? "; " : "  ") + cell.evidence;
+            if (!cell.evidence.empty()) out += (ran ? "; " : "  ") + printable(cell.evidence);
             out += "\n";
         }
     }

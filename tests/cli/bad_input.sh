@@ -55,6 +55,12 @@ expect deviation-unknown-cause "systemd-252.toml:$((line - 1)):.*sigabtr" -- --s
 scenarios; rm "$work/s/expectations/systemd-252.toml"; ln -s "$work/s/nowhere.toml" "$work/s/expectations/systemd-252.toml"
 expect expectations-dangling-link "systemd-252.toml" -- --scenarios "$work/s" matrix --cause exit-0 --restart no
 
+# A message quoting the file shows its control bytes (here an ESC, written \u001b in TOML),
+# never sends them to the terminal.
+scenarios; printf '\n[[deviation]]\ncause = "stop"\nrestart = "\\u001b[2Jno"\nrestarted = true\nreason = "x"\n' >>"$work/s/expectations/systemd-252.toml"
+expect escape-in-message '\\x1b\[2Jno' -- --scenarios "$work/s" matrix --cause exit-0 --restart no
+if grep -q $'\033' "$work/err"; then echo "FAIL escape-in-message: an ESC byte reached stderr"; failures=$((failures+1)); fi
+
 expect cell-timeout-zero "--cell-timeout" -- matrix --cell-timeout 0
 expect restart-window-on-systemd "--restart-window" -- --restart-window 1000 matrix --cause exit-0 --restart no
 
