@@ -16,6 +16,15 @@
 
 using namespace crashloop;
 
+namespace {
+
+int interrupted() {
+    std::fprintf(stderr, "crashloop: interrupted; everything it started is gone, nothing reported\n");
+    return 130;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
     cli::reserve_standard_fds();
     // First: a Ctrl-C from here on is seen by the run's first wait, whatever it is.
@@ -62,13 +71,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "crashloop: %s\n", printable(e.what()).c_str());
         return 2;
     } catch (const Interrupted&) {
-        std::fprintf(stderr,
-                     "crashloop: interrupted; everything it started is gone, nothing reported\n");
-        return 130;
+        return interrupted();
     } catch (const SupervisorError& e) {
+        // A call the signal cut short (a blocking D-Bus read says EINTR) is the interrupt's.
+        if (interrupt::requested()) return interrupted();
         std::fprintf(stderr, "crashloop: supervisor: %s\n", printable(e.what()).c_str());
         return 1;
     } catch (const std::exception& e) {
+        if (interrupt::requested()) return interrupted();
         // Unwound, so everything started is gone; never an abort with a core file.
         std::fprintf(stderr, "crashloop: %s\n", printable(e.what()).c_str());
         return 1;

@@ -37,7 +37,7 @@ std::string mark(const CellResult& cell, const ExitCause& cause, RestartValue va
     // --real's own checks (the graceful reloads) are not a row of Table 2.
     if (cause.group == "real" && cell.verdict == Verdict::pass)
         return paint("32", "✓ every reload job done, the main pid kept");
-    if (cause.group == "real" && cell.verdict == Verdict::fail) return paint("1;31", "✗ " + cell.reason);
+    if (cause.group == "real" && cell.verdict == Verdict::fail) return paint("1;31", "✗ " + printable(cell.reason));
     const std::string manual = cell.expected_restarted ? "restarts" : "stays down";
     switch (cell.verdict) {
     case Verdict::pass:
@@ -46,8 +46,8 @@ std::string mark(const CellResult& cell, const ExitCause& cause, RestartValue va
         return paint("1;31", fmt::format("✗ differs: Table 2 says it {} under Restart={}", manual,
                                          to_string(value)));
     case Verdict::known_deviation:
-        return paint("33", "≈ known deviation: " + cell.reason);
-    case Verdict::unexpected_pass: return paint("1;36", "≉ unexpected pass: " + cell.reason);
+        return paint("33", "≈ known deviation: " + printable(cell.reason));
+    case Verdict::unexpected_pass: return paint("1;36", "≉ unexpected pass: " + printable(cell.reason));
     case Verdict::not_applicable: return paint("2", "");
     case Verdict::error: return paint("35", "ERR");
     }
@@ -60,9 +60,10 @@ std::string mark(const CellResult& cell, const ExitCause& cause, RestartValue va
 std::string render_check(const CheckReport& report, ReportFormat format, bool colour,
                          bool show_evidence) {
     if (format != ReportFormat::table) return render(report.matrix, format, colour, show_evidence);
-    std::string out = "crashloop check: " + report.title + "\n  " + setting_line(report.settings) + "\n";
-    for (const auto& warning : report.warnings) out += "  warning: " + warning + "\n";
-    for (const auto& note : report.notes) out += "  note: " + note + "\n";
+    std::string out = "crashloop check: " + printable(report.title) + "\n  " +
+                      printable(setting_line(report.settings)) + "\n";
+    for (const auto& warning : report.warnings) out += "  warning: " + printable(warning) + "\n";
+    for (const auto& note : report.notes) out += "  note: " + printable(note) + "\n";
     out += "\n";
     size_t width = 0;
     for (const auto& cause : report.causes) width = std::max(width, cause.summary.size());

@@ -90,9 +90,9 @@ std::string soak_text(const SoakReport& r) {
                     to_string(r.restart), probability_text(r.crash_probability), r.fault, r.seed);
     out += "  start limit: " + r.start_limit + "\n";
     for (const auto& warning : r.warnings)
-        out += "  warning: " + warning + "\n";
+        out += "  warning: " + printable(warning) + "\n";
     for (const auto& note : r.notes)
-        out += "  note: " + note + "\n";
+        out += "  note: " + printable(note) + "\n";
     out += "\n";
     auto line = [&out](const char* label, const std::string& text) {
         out += fmt::format("  {:<20} {}\n", label, text);

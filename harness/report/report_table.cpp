@@ -322,7 +322,7 @@ std::string summary_line(const MatrixReport& report) {
                        report.cells.size(), count(Verdict::pass), count(Verdict::known_deviation),
                        unexpected_text, count(Verdict::fail), count(Verdict::error),
                        count(Verdict::not_applicable), retried_text, report.wall.count(),
-                       supervisor_label(report)) +
+                       printable(supervisor_label(report))) +
            unchecked_text(report);
 }
 

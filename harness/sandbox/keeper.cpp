@@ -92,7 +92,12 @@ void Keeper::shut_down() {
     int pidfd = static_cast<int>(syscall(SYS_pidfd_open, k.pid, 0));
     if (pidfd >= 0) {
         pollfd p{pidfd, POLLIN, 0};
-        if (poll(&p, 1, 15000) == 0) {
+        // A second Ctrl-C during the teardown is no reason to stop waiting for it.
+        const auto deadline = Clock::now() + std::chrono::seconds(15);
+        int n;
+        while ((n = poll(&p, 1, remaining_ms(deadline))) < 0 && errno == EINTR) {
+        }
+        if (n == 0) {
             spdlog::error("crashloop-sandbox {} did not finish its teardown in 15 s; killing it", k.pid);
             ::kill(k.pid, SIGKILL);
             poll(&p, 1, 5000);

@@ -182,16 +182,20 @@ bool in_cgroup(pid_t pid, const std::string& name) {
     return false;
 }
 
-// Kills every process in the tree but ourselves and waits (on pidfds, with a
-// deadline) until they are gone. Returns false when something survived.
-bool empty_tree(const std::string& dir, long long deadline_ms) {
-    const std::string name = dir.substr(dir.rfind('/') + 1);
-    // cgroup v2 kills the whole tree at once, forks in flight included (Linux 5.14); the
-    // loop below then only waits, and does the killing where there is no cgroup.kill (v1).
+// cgroup v2 kills a whole tree at once, forks in flight included (Linux 5.14); a v1
+// hierarchy has no cgroup.kill, and empty_tree() kills there process by process.
+void kill_tree(const std::string& dir) {
     if (int fd = open((dir + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC); fd >= 0) {
         [[maybe_unused]] auto ignored = write(fd, "1", 1);
         close(fd);
     }
+}
+
+// Kills every process in the tree but ourselves and waits (on pidfds, with a
+// deadline) until they are gone. Returns false when something survived.
+bool empty_tree(const std::string& dir, long long deadline_ms, bool kill_whole = true) {
+    const std::string name = dir.substr(dir.rfind('/') + 1);
+    if (kill_whole) kill_tree(dir);
     for (;;) {
         std::vector<int> pidfds;
         // Our own child (the manager) must be reaped to leave the cgroup.
@@ -420,11 +424,16 @@ class Sandbox {
     [[noreturn]] void teardown(int code) {
         long long deadline = now_ms() + 10000;
         bool clean = true;
-        // Out of the cgroups first: cgroup.kill would take us too.
+        // Out of the cgroups first: cgroup.kill would take us too. Where we could not step
+        // out, the processes are killed one by one (empty_tree skips us). Every cgroup.kill
+        // is written before the slow per-process loops, whatever the hierarchies' order.
+        std::vector<bool> stepped_out;
         for (auto& h : hierarchies_)
-            if (!h.own.empty()) write_pid(h.parent + "/cgroup.procs", getpid());
+            stepped_out.push_back(!h.own.empty() && write_pid(h.parent + "/cgroup.procs", getpid()));
+        for (size_t i = 0; i < hierarchies_.size(); ++i)
+            if (stepped_out[i]) kill_tree(hierarchies_[i].own);
         for (auto& h : hierarchies_)
-            if (!h.own.empty()) clean = empty_tree(h.own, deadline) && clean;
+            if (!h.own.empty()) clean = empty_tree(h.own, deadline, /*kill_whole=*/false) && clean;
         for (auto& h : hierarchies_)
             if (!h.own.empty()) remove_tree(h.own);
         if (jail_) {
@@ -446,7 +455,7 @@ class Sandbox {
 // processes running, a daemonized fixture or a real daemon among them. So a warden, forked
 // first, waits on this keeper's pidfd and, should the keeper die before its teardown, does
 // the teardown itself. It sits in the run's cgroup, so a normal teardown kills it with the
-// rest; its name is crashloop-warden.
+// rest; its name is crashloop-warden (crashloop-warde in ps: the kernel keeps 15 characters).
 void start_warden(Sandbox& sandbox, int signal_fd) {
     const int keeper = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
     check(keeper >= 0, "pidfd_open");

@@ -16,8 +16,10 @@ reach() { # reach MOMENT PID: 0 once the run is there, 1 if it ended first
   wait_for 30 catches_sigint "$pid" || return 1 # before that, Ctrl-C is the shell's
   [ "$moment" = setup ] && return 0
   wait_for 30 keeper_of "$pid" >/dev/null || return 1
-  [ "$moment" = keeper ] && return 0
   keeper=$(keeper_of "$pid")
+  # In its own cgroup: from here on, that cgroup is what must be gone after the run.
+  wait_for 30 keeper_moved "$keeper" || return 1
+  [ "$moment" = keeper ] && return 0
   case $moment in
   first-fixture) wait_for 30 fixtures_running 1 "$keeper" ;;
   busy) wait_for 30 fixture_lines 20 "$keeper" ;; # cells or reloads well under way
@@ -31,12 +33,20 @@ run_case() { # run_case DRIVER MOMENT COMMAND…
     >"$work/out" 2>"$work/err" &
   local pid=$!
   keeper= cg= pids=
-  if ! reach "$moment" "$pid" || ! kill -0 "$pid" 2>/dev/null; then
+  if ! reach "$moment" "$pid"; then
+    if kill -0 "$pid" 2>/dev/null; then
+      # Still running, yet the moment never came: that is a defect, not a skip.
+      kill -INT "$pid"; wait "$pid"
+      echo "FAIL $name: the run never reached that moment in 30 s"; failures=$((failures + 1)); return
+    fi
     wait "$pid"; echo "--   $name: the run ended before that moment (exit $?)"; return
   fi
-  keeper=$(keeper_of "$pid")
-  if [ -n "$keeper" ]; then keeper_cgroup_now=$(keeper_cgroup "$keeper"); cg=${keeper_cgroup_now%/init.scope}
-    pids="$keeper $(tree_pids "$cg" | tr '\n' ' ')"; fi
+  if [ "$moment" = setup ]; then
+    # No keeper yet, or one still joining its cgroup: it, at least, must be gone after.
+    keeper=$(keeper_of "$pid"); pids=$keeper cg=
+  else
+    pids="$keeper $(tree_pids "$cg" | tr '\n' ' ')" # reach() saw the keeper in its cgroup
+  fi
   local began=$EPOCHREALTIME
   kill -INT "$pid"
   wait "$pid"; local rc=$? took; took=$(ms_since "$began")

@@ -19,13 +19,29 @@ run_case() { # run_case DRIVER MOMENT COMMAND…
     wait "$pid"; echo "FAIL $name: no keeper (exit $?)"; failures=$((failures + 1)); return
   fi
   keeper=$(keeper_of "$pid")
-  wait_for 30 keeper_moved "$keeper" || { echo "FAIL $name: the keeper never got its cgroup"; failures=$((failures + 1)); }
+  if ! wait_for 30 keeper_moved "$keeper"; then
+    kill -9 "$pid" "$keeper"; wait "$pid" 2>/dev/null
+    echo "FAIL $name: the keeper never got its cgroup"; failures=$((failures + 1)); return
+  fi
+  local reached=0
   case $moment in
-  first-fixture) wait_for 30 fixtures_running 1 "$keeper" ;;
-  busy) wait_for 30 fixture_lines 20 "$keeper" ;;
+  keeper) ;;
+  first-fixture) wait_for 30 fixtures_running 1 "$keeper" || reached=1 ;;
+  busy) wait_for 30 fixture_lines 20 "$keeper" || reached=1 ;;
   esac
-  pids="$keeper $(tree_pids "$cg" | tr '\n' ' ')"
   if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; echo "--   $name: the run ended before that moment"; return; fi
+  if [ $reached -ne 0 ]; then
+    kill -9 "$pid" "$keeper"; wait "$pid" 2>/dev/null
+    echo "FAIL $name: the run never reached that moment in 30 s"; failures=$((failures + 1)); return
+  fi
+  pids="$keeper $(tree_pids "$cg" | tr '\n' ' ')"
+  # The warden is what this checks: it must be among the run's processes (its name, as the
+  # kernel keeps 15 characters of it).
+  local warden; warden=$(for p in $pids; do [ "$(cat /proc/"$p"/comm 2>/dev/null)" = crashloop-warde ] && echo "$p"; done)
+  if [ -z "$warden" ]; then
+    kill -9 "$pid" "$keeper"; wait "$pid" 2>/dev/null
+    echo "FAIL $name: no crashloop-warden among the run's processes"; failures=$((failures + 1)); return
+  fi
   local began=$EPOCHREALTIME
   kill -9 "$pid" "$keeper"
   wait "$pid" 2>/dev/null

@@ -300,18 +300,23 @@ XmlRpcValue XmlRpcClient::call(const std::string& method, const std::vector<XmlR
                                  [&](boost::system::error_code ec, size_t) { end(ec); });
             });
         });
-    // Ctrl-C ends the wait too: a call may take seconds on a loaded supervisord.
-    std::optional<boost::asio::posix::stream_descriptor> interrupt_watch;
+    // Ctrl-C ends the wait too: a call may take seconds on a loaded supervisord. The fd is
+    // the process's: released, never closed, however this call ends.
+    struct Watch {
+        std::optional<boost::asio::posix::stream_descriptor> descriptor;
+        ~Watch() {
+            if (descriptor) descriptor->release();
+        }
+    } interrupt_watch;
     bool interrupted = false;
     if (interrupt::fd() >= 0) {
-        interrupt_watch.emplace(io, interrupt::fd());
-        interrupt_watch->async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                                    [&](boost::system::error_code ec) {
-                                        if (!ec && !outcome) interrupted = true, io.stop();
-                                    });
+        interrupt_watch.descriptor.emplace(io, interrupt::fd());
+        interrupt_watch.descriptor->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                                               [&](boost::system::error_code ec) {
+                                                   if (!ec && !outcome) interrupted = true, io.stop();
+                                               });
     }
     io.run_until(deadline);
-    if (interrupt_watch) interrupt_watch->release(); // the process's fd, not ours to close
     if (interrupted) throw Interrupted();
     const std::string where = " " + socket_.string() + " (" + method + ")";
     if (!outcome) throw XmlRpcError("no answer in time " + step + where);
