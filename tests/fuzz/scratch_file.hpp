@@ -1,6 +1,7 @@
 #pragma once
 // The loaders read files: each fuzz input is written to a file of this process's own
-// (in a private temp dir, removed at exit) and loaded from there.
+// (in a private dir under $TMPDIR) and loaded from there. libFuzzer ends with _Exit, which
+// skips the removal at exit: scripts/sanitize points $TMPDIR into its own work dir.
 #include <unistd.h>
 
 #include <cstdint>
