@@ -36,7 +36,7 @@ _crashloop() {
         [ "${cur%,*}" != "$cur" ] && COMPREPLY=("${COMPREPLY[@]/#/${cur%,*},}")
         return ;;
     --format) COMPREPLY=($(compgen -W "table json junit markdown" -- "$cur")); return ;;
-    -o | --output | --report | --scenarios | --libexec | --unit | --dropin)
+    -o | --output | --report | --scenarios | --libexec | --unit | --dropin | --keep-cores | --core-dir)
         COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     if [ -z "$command" ]; then

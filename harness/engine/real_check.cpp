@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 
+#include "daemon_process.hpp"
 #include "errors.hpp"
 #include "fd.hpp"
 #include "judge.hpp"
@@ -268,82 +269,16 @@ class RealRunner {
             return fail_cell(cell, fmt::format("main pid {} was gone before it could be watched "
                                                "(pidfd_open: {})",
                                                s->main_pid, std::strerror(errno)));
-        if (!wait_for_exec(s->main_pid, deadline))
+        if (!wait_for_exec(session_, s->main_pid, deadline))
             return fail_cell(cell, fmt::format("main pid {} still ran {}'s own program (it never "
                                                "exec'd the daemon) at the deadline",
                                                s->main_pid, who()));
-        wait_until_idle(s->main_pid, std::min(deadline, Clock::now() + kSettleLimit));
+        wait_until_idle(session_, s->main_pid, std::min(deadline, Clock::now() + kSettleLimit));
         return true;
     }
 
-    // "Running" comes when the daemon is started, not when it is done starting: Apache's
-    // parent still forks its workers and sets up after systemd has read its PIDFile=, and a
-    // SIGABRT that lands then can wedge it in its own handler (AH00060 logs, which is not
-    // async-signal-safe), so the cell would judge a hang, not the supervisor. Nothing
-    // announces the end of a daemon's start-up; a main process asleep with no CPU time
-    // spent between two reads of /proc, kIdleGap apart, is taken as done, within kSettleLimit.
-    static constexpr auto kIdleGap = std::chrono::milliseconds(30);
+    // Until the end of its start-up (daemon_process.hpp), within kSettleLimit.
     static constexpr auto kSettleLimit = std::chrono::seconds(3);
-    void wait_until_idle(uint32_t pid, Clock::time_point limit) {
-        std::optional<std::string> before = cpu_and_state(pid);
-        for (;;) {
-            if (!before || session_.died(pid) || Clock::now() >= limit) return;
-            session_.wait(std::min(limit, Clock::now() + kIdleGap));
-            const std::optional<std::string> now = cpu_and_state(pid);
-            if (now && *now == *before && now->back() == 'S') return;
-            before = now;
-        }
-    }
-
-    // utime, stime and the state letter of /proc/PID/stat ("12 3 S"); nullopt when gone.
-    static std::optional<std::string> cpu_and_state(uint32_t pid) {
-        const auto f = stat_fields(pid);
-        if (f.size() < 13) return std::nullopt;
-        return f[11] + " " + f[12] + " " + f[0];
-    }
-
-    // The fields of /proc/PID/stat after the name: state(0), ppid(1) … utime(11), stime(12);
-    // empty when the process is gone. (The name, in parentheses, may hold spaces.)
-    static std::vector<std::string> stat_fields(uint32_t pid) {
-        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-        const auto paren = text.rfind(')');
-        if (paren == std::string::npos) return {};
-        std::istringstream fields(text.substr(paren + 1));
-        std::vector<std::string> f;
-        for (std::string word; f.size() < 13 && fields >> word;) f.push_back(word);
-        return f;
-    }
-
-    // A supervisor may name the main pid as soon as it has forked it (supervisord with
-    // startsecs=0, systemd for Type=simple). Until the child execs the daemon it runs the
-    // supervisor's code with the supervisor's signal handlers, and a signal sent then is lost
-    // (measured: supervisord's forked child caught SIGTERM and the daemon lived on). Nothing
-    // announces an exec, so /proc is read again at each of the supervisor's events or every
-    // few milliseconds, until the program differs from its parent's or the deadline.
-    bool wait_for_exec(uint32_t pid, Clock::time_point deadline) {
-        constexpr auto kExecPoll = std::chrono::milliseconds(5);
-        for (;;) {
-            if (session_.died(pid) || has_exec(pid)) return true;
-            if (Clock::now() >= deadline) return false;
-            session_.wait(std::min(deadline, Clock::now() + kExecPoll));
-        }
-    }
-
-    // Does `pid` run another program than its parent (the supervisor that forked it)?
-    // A process gone, or unreadable, is not waited for.
-    static bool has_exec(uint32_t pid) {
-        std::error_code error;
-        const auto proc = std::filesystem::path("/proc") / std::to_string(pid);
-        const auto exe = std::filesystem::read_symlink(proc / "exe", error);
-        if (error) return true;
-        const auto f = stat_fields(pid);
-        const std::string parent = f.size() > 1 ? f[1] : "0";
-        if (parent == "0") return true;
-        const auto parent_exe = std::filesystem::read_symlink(
-            std::filesystem::path("/proc") / parent / "exe", error);
-        return error || exe != parent_exe;
-    }
 
     bool fail_cell(CellResult& cell, const std::string& reason) {
         cell.verdict = Verdict::error;

@@ -141,6 +141,14 @@ void Session::forget_pids() {
     pids_.clear();
 }
 
+void Session::watch_fd(int fd) {
+    add_to_epoll(fd);
+}
+
+void Session::unwatch_fd(int fd) {
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
 std::optional<long long> Session::died(uint32_t pid) const {
     auto it = pids_.find(pid);
     return it == pids_.end() ? std::nullopt : it->second.died_ns;

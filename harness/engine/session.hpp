@@ -125,6 +125,11 @@ class Session {
     // Drops every pid watched so far: pids are reused, so each cell starts afresh.
     void forget_pids();
 
+    // An fd of the workload's own among the events: wait() wakes while it is readable (the
+    // caller drains it), until unwatch_fd().
+    void watch_fd(int fd);
+    void unwatch_fd(int fd);
+
   private:
     Supervisor& supervisor_;
     const std::string who_;

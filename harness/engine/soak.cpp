@@ -26,7 +26,7 @@
 // crash schedule with the very function the fixture draws it with.
 #include "errors.hpp"
 #include "event_log.hpp"
-#include "http_prober.hpp"
+#include "http_load.hpp"
 #include "judge.hpp"
 #include "exit_cause.hpp"
 #include "expectations.hpp"
@@ -147,7 +147,7 @@ class Soak {
     std::optional<milliseconds> window_; // the supervisor's restart window, if it has one
     bool supervisor_reports_restarts_ = true;
     uint16_t port_ = 0;
-    std::optional<Prober> prober_;
+    std::optional<HttpLoad> load_;
 
     bool snapshot_pending_ = false, snapshot_dirty_ = false;
     std::string settled_;          // a property read found the service down (or hung) for good: how
@@ -299,7 +299,7 @@ class Soak {
     // ---- the loop ----
 
     void soak() {
-        prober_.emplace(port_);
+        load_.emplace(HttpTarget{.port = port_}, 1, false);
         const auto begin = Clock::now();
         auto next_reload = begin;
         std::optional<Clock::time_point> stalled_since;
@@ -344,7 +344,7 @@ class Soak {
         report_.wall = std::chrono::duration_cast<milliseconds>(Clock::now() - begin);
         const double seconds = std::max(1e-3, double(report_.wall.count()) / 1000);
         report_.reloads_per_s = double(report_.reloads) / seconds;
-        prober_->stop();
+        load_->stop();
     }
 
     bool up() const {
@@ -639,14 +639,14 @@ class Soak {
     // ---- the end ----
 
     void finish() {
-        if (prober_) {
-            prober_->stop();
-            report_.probes = prober_->probes();
-            report_.probes_refused = prober_->refused();
-            report_.probes_timed_out = prober_->timed_out();
-            report_.probes_bad = prober_->bad();
-            report_.probes_failed =
-                report_.probes_refused + report_.probes_timed_out + report_.probes_bad;
+        if (load_) {
+            load_->stop();
+            const HttpLoadCounts counts = load_->counts();
+            report_.probes = counts.requests;
+            report_.probes_refused = counts.refused;
+            report_.probes_timed_out = counts.timed_out;
+            report_.probes_bad = counts.bad;
+            report_.probes_failed = counts.failed();
         }
         // NRestarts before the stop: a stopped transient unit is collected with it.
         try {
@@ -814,6 +814,53 @@ SoakReport run_soak(Supervisor& supervisor, const SoakOptions& options) {
     return soak.run();
 }
 
+namespace {
+
+// soak --real: each crash on its own, by how the daemon really ended (the supervisor's record),
+// against what Restart= promises for that end.
+SoakVerdict judge_real_soak(const SoakReport& r, const RestartTable& table) {
+    const std::string value(to_string(r.restart));
+    if (r.crash_list.empty())
+        return {true, fmt::format("no crash in {} graceful reload(s){}", r.reloads,
+                                  r.injection.empty() ? "" : ": the seed's schedule had none")};
+    unsigned back = 0;
+    for (const auto& crash : r.crash_list) {
+        const std::string where = crash.reload ? fmt::format("reload {}", crash.reload)
+                                               : std::string("before the first reload");
+        if (!crash.outcome) {
+            if (crash.downtime_ms) {
+                ++back;
+                continue;
+            }
+            return {false, fmt::format("the {} at {} (pid {}) left the service {} and nothing "
+                                       "says how it ended: {}",
+                                       crash.what, where, crash.pid,
+                                       r.final_state.empty() ? "down" : r.final_state,
+                                       r.ended_early)};
+        }
+        const bool promised = table.shall_restart(r.restart, *crash.outcome, r.rules);
+        const std::string how = describe(*crash.outcome);
+        if (promised && !crash.downtime_ms)
+            return {false, fmt::format("the crash at {} (pid {}, {}) stayed down, though "
+                                       "Restart={} promises a restart after {}",
+                                       where, crash.pid, how, value, how)};
+        if (!promised && crash.downtime_ms)
+            return {false, fmt::format("the crash at {} (pid {}, {}) was restarted (pid {}), "
+                                       "though Restart={} promises no restart after {}",
+                                       where, crash.pid, how, crash.next_pid, value, how)};
+        if (!promised && !crash.downtime_ms)
+            return {false, fmt::format("the crash at {} (pid {}, {}) stayed down, as Restart={} "
+                                       "promises after {}: nothing brought the daemon back ({})",
+                                       where, crash.pid, how, value, how, r.final_state)};
+        ++back;
+    }
+    return {true, fmt::format("every crash came back as Restart={} promises: {} crash(es), {} "
+                              "restart(s)",
+                              value, r.crash_list.size(), r.restarts_observed)};
+}
+
+} // namespace
+
 SoakVerdict judge_soak(const SoakReport& r, const RestartTable& table,
                        const Expectations& expectations) {
     if (!r.not_applicable.empty()) return {true, "n/a: " + r.not_applicable};
@@ -821,6 +868,7 @@ SoakVerdict judge_soak(const SoakReport& r, const RestartTable& table,
         return {false, "no verdict: " + r.errors.front() +
                            (r.errors.size() > 1 ? fmt::format(" (and {} more)", r.errors.size() - 1)
                                                 : "")};
+    if (r.real) return judge_real_soak(r, table);
     if (r.crashes == 0)
         return {true,
                 fmt::format("no crash in {} reload(s): the seed's schedule had none", r.reloads)};

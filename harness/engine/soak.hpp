@@ -37,6 +37,30 @@ struct SoakOptions {
     int interrupt_fd = -1;         // readable = stop now (throws Interrupted)
     std::function<void(unsigned done, unsigned total)> progress;
     std::string replay; // the exact command line, filled by the CLI
+
+    // soak --real: the unit's own daemon (`unit`, required) in place of the fake httpd.
+    bool real = false;
+    std::string url;           // the HTTP load's target; "" = from the unit's environment
+    unsigned clients = 4;      // HTTP clients, every other one keeping its connection alive
+    bool inject = false;       // the preload library fails the daemon's reload (real only)
+    std::string inject_signal; // the reload signal it catches; "" = from ExecReload=
+    std::filesystem::path inject_library; // libcrashloop-inject.so
+    bool until_crash = false;             // stop at the first crash
+    std::optional<std::filesystem::path> keep_cores; // move each crash's core here
+    std::vector<std::filesystem::path> core_dirs;    // where else the daemon dumps core
+    // Debian's logrotate with this configuration asks for the reloads (its postrotate), the
+    // logs moved into log_dir (logrotate_run.hpp).
+    std::optional<std::filesystem::path> logrotate;
+    std::optional<std::filesystem::path> log_dir;
+};
+
+// One run of logrotate under soak --real --logrotate.
+struct LogrotateRun {
+    unsigned run = 0;
+    bool daemon_up = true;          // when it began
+    int exit_code = 0;              // logrotate's own
+    std::vector<std::string> asked; // what its scripts asked through the router, and the answer
+    std::vector<std::string> said;  // its output and logger's, last lines
 };
 
 // One crash of the fixture during a reload (a `die`, or a `reload-hang` for --fault hang).
@@ -49,6 +73,15 @@ struct SoakCrash {
     std::optional<double> downtime_ms; // to the next incarnation's `ready`; none: unrecovered
     int next_pid = 0;
     std::string supervisor_saw; // "signal SIGABRT, Result=core-dump", when the supervisor said so in time
+
+    // soak --real: what the fixture's log would have said, from the daemon and the OS.
+    unsigned reload = 0;                // the reload asked (from 1) it died during or after
+    std::optional<double> since_reload_ms; // from the reload's request to the death
+    std::optional<Outcome> outcome;     // how it ended (the supervisor's record), as Table 2 reads it
+    std::optional<double> http_downtime_ms; // what the HTTP clients saw (http_downtime_ms())
+    std::string core;                   // the core file, where it is now ("" when none found)
+    std::vector<std::string> backtrace; // the crashing thread's, from gdb
+    std::string core_note;              // why there is no core or no backtrace, and what to do
 };
 
 struct Downtime {
@@ -94,6 +127,15 @@ struct SoakReport {
     std::vector<std::string> errors; // any hit deadline or contradiction: never a silent pass
     std::string replay;
     std::optional<SoakVerdict> verdict; // set by the CLI through judge_soak()
+
+    bool real = false;
+    std::string daemon;      // soak --real: the daemon's command line (ExecStart=)
+    std::string injection;   // how faults were injected, "" when none was
+    std::string http_target; // "http://127.0.0.1:8080/", "" when there was no HTTP load
+    unsigned http_clients = 0;
+    std::string cores;       // where the kernel puts cores, in words
+    std::string logrotate;   // the configuration, "" when the soak asked for the reloads itself
+    std::vector<LogrotateRun> logrotate_runs;
 };
 
 struct ServiceSettings;
@@ -104,6 +146,11 @@ void check_soakable(const ServiceSettings& unit, const std::string& where);
 // Reads the unit if any (InputError on bad input), then soaks. Throws SupervisorError when the
 // manager fails us, Interrupted when interrupt_fd becomes readable.
 SoakReport run_soak(Supervisor& supervisor, const SoakOptions& options);
+
+// soak --real: the unit's own daemon under the supervisor, its reloads asked for real, every
+// death of its main process caught (pidfd and the supervisor's record), followed to its
+// restart, its HTTP downtime and its core (real_soak.cpp).
+SoakReport run_real_soak(Supervisor& supervisor, const SoakOptions& options);
 
 // "1 in 30" when P is one over a whole number, else the number itself.
 std::string probability_text(double p);

@@ -71,9 +71,38 @@ std::string soak_json(const SoakReport& r) {
             c.downtime_ms ? nlohmann::ordered_json(round1(*c.downtime_ms)) : nullptr;
         one["next_pid"] = c.next_pid ? nlohmann::ordered_json(c.next_pid) : nullptr;
         one["supervisor_saw"] = c.supervisor_saw;
+        if (r.real) {
+            one["reload"] = c.reload;
+            one["since_reload_ms"] =
+                c.since_reload_ms ? nlohmann::ordered_json(round1(*c.since_reload_ms)) : nullptr;
+            one["http_downtime_ms"] =
+                c.http_downtime_ms ? nlohmann::ordered_json(round1(*c.http_downtime_ms)) : nullptr;
+            one["core"] = c.core.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.core);
+            one["backtrace"] = c.backtrace;
+            one["core_note"] = c.core_note;
+        }
         crashes.push_back(one);
     }
     j["crash_list"] = crashes;
+    j["real"] = r.real;
+    if (r.real) {
+        j["daemon"] = r.daemon;
+        j["injection"] = r.injection.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.injection);
+        j["http"] = {{"target", r.http_target.empty() ? nlohmann::ordered_json()
+                                                      : nlohmann::ordered_json(r.http_target)},
+                     {"clients", r.http_clients}};
+        j["cores"] = r.cores;
+        if (!r.logrotate.empty()) {
+            auto runs = nlohmann::ordered_json::array();
+            for (const auto& run : r.logrotate_runs)
+                runs.push_back({{"run", run.run},
+                                {"daemon_up", run.daemon_up},
+                                {"exit", run.exit_code},
+                                {"asked", run.asked},
+                                {"said", run.said}});
+            j["logrotate"] = {{"config", r.logrotate}, {"runs", runs}};
+        }
+    }
     j["notes"] = r.notes;
     j["warnings"] = r.warnings;
     j["errors"] = r.errors;
@@ -86,8 +115,26 @@ std::string soak_json(const SoakReport& r) {
 // The report a person reads: the run's settings, the accounting, then every crash.
 std::string soak_text(const SoakReport& r) {
     std::string out =
-        fmt::format("crashloop soak: {} under Restart={}, reload crash {} ({}), seed {}\n", r.unit,
-                    to_string(r.restart), probability_text(r.crash_probability), r.fault, r.seed);
+        r.real ? fmt::format("crashloop soak --real: {} under Restart={}, {}\n", r.unit,
+                             to_string(r.restart),
+                             r.injection.empty()
+                                 ? std::string("no injection")
+                                 : fmt::format("reload crash {} ({}), seed {}",
+                                               probability_text(r.crash_probability), r.fault, r.seed))
+               : fmt::format("crashloop soak: {} under Restart={}, reload crash {} ({}), seed {}\n",
+                             r.unit, to_string(r.restart), probability_text(r.crash_probability),
+                             r.fault, r.seed);
+    if (r.real) {
+        out += "  daemon: " + printable(r.daemon) + "\n";
+        if (!r.injection.empty()) out += "  injection: " + printable(r.injection) + "\n";
+        out += "  HTTP load: " +
+               (r.http_target.empty() ? std::string("none")
+                                      : fmt::format("{} clients on {}", r.http_clients, r.http_target)) +
+               "\n";
+        out += "  cores: " + printable(r.cores) + "\n";
+        if (!r.logrotate.empty())
+            out += "  reloads asked by: logrotate -f with " + printable(r.logrotate) + "\n";
+    }
     out += "  start limit: " + r.start_limit + "\n";
     for (const auto& warning : r.warnings)
         out += "  warning: " + printable(warning) + "\n";
@@ -97,13 +144,22 @@ std::string soak_text(const SoakReport& r) {
     auto line = [&out](const char* label, const std::string& text) {
         out += fmt::format("  {:<20} {}\n", label, text);
     };
+    const char* logger = r.real ? "the injection library" : "the fixture";
     line("reloads",
-         fmt::format("{} of {} asked ({} logged by the fixture), {:.1f}/s over {} ms", r.reloads,
-                     r.reloads_planned, r.reloads_logged, r.reloads_per_s, r.wall.count()));
-    line("crashes", fmt::format("{} (the seed predicts {} over the reloads logged)", r.crashes,
-                                r.predicted_crashes));
-    line("restarts", fmt::format("{} observed (fixture incarnations), {} counted by {} (NRestarts)",
-                                 r.restarts_observed, r.supervisor_restarts, r.supervisor));
+         r.real && r.injection.empty()
+             ? fmt::format("{} of {} asked, {:.1f}/s over {} ms", r.reloads, r.reloads_planned,
+                           r.reloads_per_s, r.wall.count())
+             : fmt::format("{} of {} asked ({} logged by {}), {:.1f}/s over {} ms", r.reloads,
+                           r.reloads_planned, r.reloads_logged, logger, r.reloads_per_s,
+                           r.wall.count()));
+    line("crashes", r.real && r.injection.empty()
+                        ? std::to_string(r.crashes)
+                        : fmt::format("{} (the seed predicts {} over the reloads logged)",
+                                      r.crashes, r.predicted_crashes));
+    line("restarts", fmt::format("{} observed ({}), {} counted by {} (NRestarts)",
+                                 r.restarts_observed,
+                                 r.real ? "distinct main pids" : "fixture incarnations",
+                                 r.supervisor_restarts, r.supervisor));
     line("unrecovered", std::to_string(r.unrecovered));
     line("HTTP probes",
          fmt::format("{} sent, {} failed ({} refused, {} timed out, {} bad answer)", r.probes,
@@ -121,15 +177,53 @@ std::string soak_text(const SoakReport& r) {
     if (!r.crash_list.empty()) {
         out += "\n  crashes:\n";
         for (const auto& c : r.crash_list) {
-            std::string text = c.k == UINT64_MAX ? std::string("outside a reload")
-                                                 : fmt::format("reload k={}", c.k);
+            std::string text;
+            if (r.real) {
+                text = c.reload ? fmt::format("reload {}", c.reload) : std::string("before any reload");
+                if (c.k != UINT64_MAX) text += fmt::format(" (k={})", c.k);
+                if (c.since_reload_ms) text += fmt::format(", {:.1f} ms after it was asked", *c.since_reload_ms);
+            } else {
+                text = c.k == UINT64_MAX ? std::string("outside a reload") : fmt::format("reload k={}", c.k);
+            }
             text += fmt::format(": {} (incarnation {}, pid {})", c.what, c.incarnation, c.pid);
             if (!c.supervisor_saw.empty()) text += "; " + r.supervisor + " saw " + c.supervisor_saw;
             text += c.downtime_ms
                         ? fmt::format("; back after {:.1f} ms (pid {})", *c.downtime_ms, c.next_pid)
                         : std::string("; never came back");
+            if (c.http_downtime_ms)
+                text += fmt::format("; HTTP down for {:.1f} ms", *c.http_downtime_ms);
             out += "    " + printable(text) + "\n";
+            if (!c.core.empty()) out += "      core: " + printable(c.core) + "\n";
+            if (!c.backtrace.empty()) {
+                out += "      backtrace (gdb):\n";
+                for (const auto& frame : c.backtrace)
+                    out += "        " + printable(frame) + "\n";
+            }
+            if (!c.core_note.empty()) out += "      " + printable(c.core_note) + "\n";
         }
+    }
+    if (!r.logrotate_runs.empty()) {
+        // Every run is in the JSON; here the ones worth a look: a failure, no reload asked, a
+        // run with the daemon down.
+        unsigned quiet = 0;
+        std::string shown;
+        for (const auto& run : r.logrotate_runs) {
+            if (run.exit_code == 0 && run.asked.size() == 1 && run.daemon_up &&
+                run.asked.front().ends_with(": done")) {
+                ++quiet;
+                continue;
+            }
+            std::string asked;
+            for (const auto& a : run.asked)
+                asked += (asked.empty() ? "" : "; ") + a;
+            shown += fmt::format("    run {}{}: logrotate exited {}; its scripts asked {}\n", run.run,
+                                 run.daemon_up ? "" : " (the daemon down)", run.exit_code,
+                                 asked.empty() ? "for nothing" : asked);
+            for (const auto& line : run.said)
+                shown += "      " + printable(line) + "\n";
+        }
+        out += fmt::format("\n  logrotate runs: {} in all, {} rotated and reloaded cleanly\n",
+                           r.logrotate_runs.size(), quiet) + shown;
     }
     for (const auto& error : r.errors)
         out += "\n  error: " + printable(error);

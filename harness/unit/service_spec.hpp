@@ -44,6 +44,9 @@ struct ServiceSpec {
     RestartRules rules;
     std::vector<std::string> after; // After= (systemd's anchor keeps units referenced with it)
     std::vector<std::string> environment; // Environment=, "NAME=value" each
+    // LimitCORE=infinity, for a workload that keeps the daemon's cores (soak --real); else 0:
+    // a dump would land in a working directory and outlive the run.
+    bool dump_core = false;
     // Where crashloop set a value in place of the unit's, for the workload's sake:
     // "TimeoutStartSec= is 500 ms (the unit's: 90 s)". Filled by overridden().
     std::vector<std::string> overrides;

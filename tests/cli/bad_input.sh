@@ -106,4 +106,16 @@ printf 'name = "x"\nversion = "true"\nstart = "true {name"\nstop = "true"\nstate
 expect exec-unbalanced-brace "unbalanced.toml:3:.*no closing brace" -- matrix --supervisor exec:"$work/unbalanced.toml"
 expect real-never-on-the-host "--real: runs the unit.s real daemon only on a supervisor crashloop starts itself" -- check "$root/scenarios/units/httpd.service" --real --supervisor systemd-host --allow-host
 
+# soak --real: the unit's own daemon, and the options that only mean something with it.
+expect soak-real-needs-a-unit "--real soaks the daemon of a unit" -- soak --real
+expect soak-inject-needs-real "--inject goes with --real" -- soak --inject
+expect soak-url-needs-real "--url goes with --real" -- soak --url http://127.0.0.1:8080/
+expect soak-inject-signal-needs-inject "--inject-signal goes with --inject" -- soak --real --unit "$root/scenarios/units/httpd.service" --inject-signal SIGHUP
+expect soak-real-no-clients "--clients: expected 1 to 256" -- soak --real --unit "$root/scenarios/units/httpd.service" --clients 0
+printf '[Service]\nExecStart=/bin/true\n' >"$work/no-reload.service"
+expect soak-real-no-reload "no-reload.service: the unit has no ExecReload=" -- soak --real --unit "$work/no-reload.service"
+expect soak-real-never-on-the-host "--real: runs the unit.s real daemon only" -- soak --real --unit "$root/scenarios/units/httpd.service" --supervisor systemd-host --allow-host
+touch "$work/plain-file"
+expect soak-keep-cores-unwritable "--keep-cores: cannot write into" -- soak --real --unit "$root/scenarios/units/httpd.service" --keep-cores "$work/plain-file/cores"
+
 [ $failures -eq 0 ] && echo "all bad inputs rejected cleanly" || exit 1

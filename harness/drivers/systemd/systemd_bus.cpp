@@ -266,9 +266,9 @@ void append_transient_service(sd_bus_message* m, const ServiceSpec& s) {
     append_property(m, "TimeoutStartUSec", "t", usec(s.timeout_start));
     append_property(m, "TimeoutStopUSec", "t", usec(s.timeout_stop));
     if (s.watchdog.count() > 0) append_property(m, "WatchdogUSec", "t", usec(s.watchdog));
-    // No core files: a dump would land in the working directory and outlive the run.
-    append_property(m, "LimitCORE", "t", uint64_t{0});
-    append_property(m, "LimitCORESoft", "t", uint64_t{0});
+    const uint64_t core_limit = s.dump_core ? UINT64_MAX : 0; // UINT64_MAX: RLIM_INFINITY
+    append_property(m, "LimitCORE", "t", core_limit);
+    append_property(m, "LimitCORESoft", "t", core_limit);
     check(sd_bus_message_open_container(m, 'r', "sv"), "ExecStart");
     check(sd_bus_message_append(m, "s", "ExecStart"), "ExecStart");
     append_argv(m, s.exec_start);
