@@ -9,6 +9,7 @@ CRASHLOOP_PACKAGES=(cmake ninja-build g++ pkg-config systemd
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   apache2 # the real-Apache test (ctest -L apache); its own config, never the host's
   supervisor # the supervisord driver (ctest -L supervisord); its own supervisord, never the host's
+  gdb logrotate # soak --real: backtraces of the cores, the real logrotate (ctest -L apache)
   runit s6 daemontools openrc) # their exec files (ctest -L foreign): supervise processes of the run's own, never the host's
 
 crashloop_deps() {

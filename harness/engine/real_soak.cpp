@@ -625,7 +625,12 @@ class RealSoak {
         // A death in the last interval is the last reload's.
         if (report_.ended_early.empty() && session_.died(main_pid_) && !crash_of(main_pid_))
             crashed(report_.reloads);
-        report_.wall = std::chrono::duration_cast<milliseconds>(Clock::now() - begin);
+        // The reload loop's own time: reading cores (gdb) is not the daemon's.
+        report_.wall = std::chrono::duration_cast<milliseconds>(Clock::now() - begin - analysis_);
+        if (analysis_ > Clock::duration::zero())
+            report_.notes.push_back(fmt::format(
+                "{} ms spent finding cores and reading their backtraces are not in the reload "
+                "rate", std::chrono::duration_cast<milliseconds>(analysis_).count()));
         report_.reloads_per_s =
             double(report_.reloads) / std::max(1e-3, double(report_.wall.count()) / 1000);
     }
@@ -709,7 +714,9 @@ class RealSoak {
             o.signal = crash.what == "die SIGABRT" ? SIGABRT : SIGSEGV;
             crash.outcome = o; // the library's word: the supervisor's was gone before a read
         }
+        const auto analysis_began = Clock::now();
         collect_core(crash);
+        analysis_ += Clock::now() - analysis_began;
         if (back) {
             const uint32_t next = s->main_pid;
             long long seen_ns = monotonic_ns();
@@ -740,6 +747,7 @@ class RealSoak {
     }
 
     unsigned unplanned_ = 0; // deaths the library did not cause
+    Clock::duration analysis_{}; // spent on cores and backtraces, outside the reload rate
 
     // The crash's core: found where the kernel puts it, kept where asked, read by gdb.
     void collect_core(SoakCrash& crash) {
