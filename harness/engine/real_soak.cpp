@@ -806,15 +806,7 @@ class RealSoak {
     // ---- the end ----
 
     void finish() {
-        if (load_) {
-            load_->stop();
-            const HttpLoadCounts counts = load_->counts();
-            report_.probes = counts.requests;
-            report_.probes_refused = counts.refused;
-            report_.probes_timed_out = counts.timed_out;
-            report_.probes_bad = counts.bad;
-            report_.probes_failed = counts.failed();
-        }
+        if (load_) take_http_counts(report_, *load_);
         try {
             if (auto last = session_.read(unit_, Clock::now() + kRecoveryGrace)) {
                 report_.supervisor_restarts = int(last->n_restarts);
@@ -851,19 +843,7 @@ class RealSoak {
     }
 
     void account() {
-        std::vector<double> downtimes;
-        for (const auto& crash : report_.crash_list)
-            if (crash.downtime_ms) downtimes.push_back(*crash.downtime_ms);
-        if (!downtimes.empty()) {
-            std::sort(downtimes.begin(), downtimes.end());
-            const size_t n = downtimes.size();
-            Downtime d;
-            d.min = downtimes.front();
-            d.max = downtimes.back();
-            d.median = n % 2 ? downtimes[n / 2] : (downtimes[n / 2 - 1] + downtimes[n / 2]) / 2;
-            d.p99 = downtimes[size_t(std::ceil(0.99 * double(n))) - 1];
-            report_.downtime = d;
-        }
+        report_.downtime = downtime_of(report_.crash_list);
         for (const auto& [result, count] : reload_results_)
             report_.notes.push_back(fmt::format("reload jobs ended '{}': {}", result, count));
         if (!inject_tail_) return;
@@ -888,14 +868,8 @@ class RealSoak {
                                                  predicted ? "crash" : "no crash",
                                                  crashed ? "crashed" : "reloaded"));
         }
-        if (!mismatches.empty()) {
-            std::string list;
-            for (size_t i = 0; i < std::min<size_t>(mismatches.size(), 5); ++i)
-                list += (i ? "; " : "") + mismatches[i];
-            report_.errors.push_back(fmt::format("the crash schedule does not match the seed's "
-                                                 "({} of {} reloads): {}",
-                                                 mismatches.size(), report_.reloads_logged, list));
-        }
+        if (!mismatches.empty())
+            report_.errors.push_back(schedule_mismatch(mismatches, report_.reloads_logged));
         if (report_.reloads_logged != report_.reloads)
             report_.errors.push_back(fmt::format(
                 "{} reload(s) asked of {}, {} seen by the injection library in the main process",

@@ -639,15 +639,7 @@ class Soak {
     // ---- the end ----
 
     void finish() {
-        if (load_) {
-            load_->stop();
-            const HttpLoadCounts counts = load_->counts();
-            report_.probes = counts.requests;
-            report_.probes_refused = counts.refused;
-            report_.probes_timed_out = counts.timed_out;
-            report_.probes_bad = counts.bad;
-            report_.probes_failed = counts.failed();
-        }
+        if (load_) take_http_counts(report_, *load_);
         // NRestarts before the stop: a stopped transient unit is collected with it.
         try {
             if (auto last = read_final_state()) {
@@ -740,15 +732,8 @@ class Soak {
                                                  predicted ? "crash" : "no crash",
                                                  crashed ? "crashed" : "reloaded"));
         }
-        if (!mismatches.empty()) {
-            std::string list;
-            for (size_t i = 0; i < std::min<size_t>(mismatches.size(), 5); ++i)
-                list += (i ? "; " : "") + mismatches[i];
-            report_.errors.push_back(
-                fmt::format("the crash schedule does not match the seed's ({} of {} "
-                            "reloads): {}",
-                            mismatches.size(), ks_logged_.size(), list));
-        }
+        if (!mismatches.empty())
+            report_.errors.push_back(schedule_mismatch(mismatches, ks_logged_.size()));
         if (report_.reloads != report_.reloads_logged)
             report_.errors.push_back(
                 fmt::format("{} reload(s) asked of {}, {} logged by the fixture",
@@ -764,19 +749,8 @@ class Soak {
                                                         report_.start_limit_hit, who_, "the fixture"))
             report_.errors.push_back(*mismatch);
 
-        std::vector<double> downtimes;
-        for (const auto& crash : report_.crash_list)
-            if (crash.downtime_ms) downtimes.push_back(*crash.downtime_ms);
-        if (!downtimes.empty()) {
-            std::sort(downtimes.begin(), downtimes.end());
-            const size_t n = downtimes.size();
-            Downtime d;
-            d.min = downtimes.front();
-            d.max = downtimes.back();
-            d.median = n % 2 ? downtimes[n / 2] : (downtimes[n / 2 - 1] + downtimes[n / 2]) / 2;
-            // Nearest rank.
-            d.p99 = downtimes[size_t(std::ceil(0.99 * double(n))) - 1];
-            report_.downtime = d;
+        report_.downtime = downtime_of(report_.crash_list);
+        if (report_.downtime) {
             // service_arm_timer() (src/core/service.c) adds the restart timer with accuracy 0,
             // which sd-event reads as its default of 250 ms (DEFAULT_ACCURACY_USEC): the spread
             // of the downtime is systemd's timer coalescing, not the fixture's start-up.
@@ -793,6 +767,39 @@ class Soak {
 };
 
 } // namespace
+
+std::optional<Downtime> downtime_of(const std::vector<SoakCrash>& crashes) {
+    std::vector<double> downtimes;
+    for (const auto& crash : crashes)
+        if (crash.downtime_ms) downtimes.push_back(*crash.downtime_ms);
+    if (downtimes.empty()) return std::nullopt;
+    std::sort(downtimes.begin(), downtimes.end());
+    const size_t n = downtimes.size();
+    Downtime d;
+    d.min = downtimes.front();
+    d.max = downtimes.back();
+    d.median = n % 2 ? downtimes[n / 2] : (downtimes[n / 2 - 1] + downtimes[n / 2]) / 2;
+    d.p99 = downtimes[size_t(std::ceil(0.99 * double(n))) - 1]; // nearest rank
+    return d;
+}
+
+std::string schedule_mismatch(const std::vector<std::string>& mismatches, size_t reloads) {
+    std::string list;
+    for (size_t i = 0; i < std::min<size_t>(mismatches.size(), 5); ++i)
+        list += (i ? "; " : "") + mismatches[i];
+    return fmt::format("the crash schedule does not match the seed's ({} of {} reloads): {}",
+                       mismatches.size(), reloads, list);
+}
+
+void take_http_counts(SoakReport& report, HttpLoad& load) {
+    load.stop();
+    const HttpLoadCounts counts = load.counts();
+    report.probes = counts.requests;
+    report.probes_refused = counts.refused;
+    report.probes_timed_out = counts.timed_out;
+    report.probes_bad = counts.bad;
+    report.probes_failed = counts.failed();
+}
 
 std::string probability_text(double p) {
     if (p > 0 && p < 1) {

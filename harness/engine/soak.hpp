@@ -152,6 +152,13 @@ SoakReport run_soak(Supervisor& supervisor, const SoakOptions& options);
 // restart, its HTTP downtime and its core (real_soak.cpp).
 SoakReport run_real_soak(Supervisor& supervisor, const SoakOptions& options);
 
+// What both soaks account the same way: the downtime over the crashes that came back (none
+// when none did), a seed's schedule against the reloads logged, the HTTP load's counts.
+std::optional<Downtime> downtime_of(const std::vector<SoakCrash>& crashes);
+std::string schedule_mismatch(const std::vector<std::string>& mismatches, size_t reloads);
+class HttpLoad;
+void take_http_counts(SoakReport& report, HttpLoad& load); // stops the load first
+
 // "1 in 30" when P is one over a whole number, else the number itself.
 std::string probability_text(double p);
 

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 
 #include "expectations.hpp"
@@ -108,6 +109,93 @@ TEST_F(SoakJudge, not_applicable_is_reported_as_n_a_with_its_reason) {
     r.not_applicable = "no ExecReload= to ask for";
     const SoakVerdict v = judge_soak(r, table, no_deviations);
     EXPECT_EQ(v.reason, "n/a: no ExecReload= to ask for");
+}
+
+} // namespace
+
+namespace {
+
+// soak --real: each crash judged by how the daemon really ended, and a crash left down is
+// never as promised (the service is down, whatever Restart= says).
+class RealSoakJudge : public SoakJudge {
+  protected:
+    static SoakCrash crash(unsigned reload, int signal, bool back) {
+        SoakCrash c;
+        c.reload = reload;
+        c.pid = int(100 + reload);
+        c.what = "die " + signal_name_of(signal);
+        Outcome o;
+        o.kind = Outcome::Kind::killed;
+        o.signal = signal;
+        c.outcome = o;
+        if (back) {
+            c.downtime_ms = 250;
+            c.next_pid = c.pid + 1;
+        }
+        return c;
+    }
+    static std::string signal_name_of(int signal) { return signal == SIGABRT ? "SIGABRT" : "SIGTERM"; }
+    static SoakReport real(RestartValue restart, std::vector<SoakCrash> crashes) {
+        SoakReport r;
+        r.real = true;
+        r.restart = restart;
+        r.reloads = 12;
+        r.crash_list = std::move(crashes);
+        r.crashes = unsigned(r.crash_list.size());
+        for (const auto& c : r.crash_list)
+            r.restarts_observed += c.downtime_ms ? 1 : 0;
+        r.final_state = r.crash_list.empty() || r.crash_list.back().downtime_ms ? "active/running"
+                                                                                : "failed/failed";
+        return r;
+    }
+};
+
+TEST_F(RealSoakJudge, no_crash_in_the_reloads_is_as_promised) {
+    const SoakVerdict v = judge_soak(real(RestartValue::on_failure, {}), table, no_deviations);
+    EXPECT_TRUE(v.as_promised) << v.reason;
+    EXPECT_THAT(v.reason, HasSubstr("no crash in 12 graceful reload(s)"));
+}
+
+TEST_F(RealSoakJudge, every_crash_back_under_on_failure_is_as_promised) {
+    const SoakVerdict v = judge_soak(
+        real(RestartValue::on_failure, {crash(4, SIGABRT, true), crash(8, SIGABRT, true)}), table,
+        no_deviations);
+    EXPECT_TRUE(v.as_promised) << v.reason;
+    EXPECT_THAT(v.reason, HasSubstr("every crash came back as Restart=on-failure promises"));
+}
+
+TEST_F(RealSoakJudge, a_crash_left_down_under_on_failure_names_its_reload) {
+    const SoakVerdict v = judge_soak(
+        real(RestartValue::on_failure, {crash(4, SIGABRT, true), crash(8, SIGABRT, false)}), table,
+        no_deviations);
+    EXPECT_FALSE(v.as_promised) << v.reason;
+    EXPECT_THAT(v.reason, HasSubstr("the crash at reload 8 (pid 108, signal SIGABRT) stayed down, "
+                                    "though Restart=on-failure promises a restart"));
+}
+
+TEST_F(RealSoakJudge, a_crash_left_down_under_restart_no_is_never_a_pass) {
+    const SoakVerdict v =
+        judge_soak(real(RestartValue::no, {crash(1, SIGABRT, false)}), table, no_deviations);
+    EXPECT_FALSE(v.as_promised) << v.reason;
+    EXPECT_THAT(v.reason, HasSubstr("the crash at reload 1 (pid 101, signal SIGABRT) stayed down, "
+                                    "as Restart=no promises"));
+}
+
+TEST_F(RealSoakJudge, a_restart_where_none_is_promised_is_not_as_promised) {
+    // SIGTERM is a clean signal: on-failure promises no restart after it.
+    const SoakVerdict v = judge_soak(real(RestartValue::on_failure, {crash(2, SIGTERM, true)}),
+                                     table, no_deviations);
+    EXPECT_FALSE(v.as_promised) << v.reason;
+    EXPECT_THAT(v.reason, HasSubstr("was restarted (pid 103), though Restart=on-failure promises "
+                                    "no restart after signal SIGTERM"));
+}
+
+TEST_F(RealSoakJudge, errors_give_no_verdict) {
+    SoakReport r = real(RestartValue::on_failure, {crash(4, SIGABRT, true)});
+    r.errors = {"the crash schedule does not match the seed's (1 of 12 reloads): k=3"};
+    const SoakVerdict v = judge_soak(r, table, no_deviations);
+    EXPECT_FALSE(v.as_promised) << v.reason;
+    EXPECT_THAT(v.reason, StartsWith("no verdict: the crash schedule"));
 }
 
 } // namespace
