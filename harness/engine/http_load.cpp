@@ -51,6 +51,7 @@ std::string header(const std::string& head_lower, const std::string& name) {
     const auto at = head_lower.find(key);
     if (at == std::string::npos) return "";
     const auto begin = head_lower.find_first_not_of(' ', at + key.size());
+    if (begin == std::string::npos) return ""; // an empty last header
     const auto end = head_lower.find("\r\n", begin);
     return head_lower.substr(begin, end - begin);
 }
@@ -213,10 +214,17 @@ struct HttpLoad::Client {
                     chunked = header(head, "transfer-encoding").find("chunked") != std::string::npos;
                     closes = closes || header(head, "connection") == "close" ||
                              head.starts_with("http/1.0");
-                    if (!length.empty() && !chunked)
+                    // 1xx, 204 and 304 answers have no body, whatever their headers say.
+                    const bool bodiless = head.size() > 12 && (head[9] == '1' || head.compare(9, 3, "204") == 0 ||
+                                                                head.compare(9, 3, "304") == 0);
+                    if (bodiless) {
+                        chunked = until_close = false;
+                        body_length = 0;
+                    } else if (!length.empty() && !chunked) {
                         std::from_chars(length.data(), length.data() + length.size(), body_length);
-                    else if (!chunked)
+                    } else if (!chunked) {
                         until_close = true;
+                    }
                 }
                 if (!until_close && body_from != std::string::npos) {
                     // A chunked body ends with its empty last chunk.

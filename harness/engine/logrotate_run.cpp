@@ -181,6 +181,23 @@ LogrotateConfig rewrite_logrotate_config(const std::string& text, const std::str
             out.text += line + "\n";
             continue;
         }
+        if (depth == 0 && t.find('{') == std::string::npos && !t.starts_with("/") &&
+            !t.starts_with("\"")) {
+            // A global directive (compress, weekly, su root adm …): the run's as written, but
+            // an olddir, which moves files, moves into the log folder too.
+            if (word == "olddir") {
+                std::istringstream words(t);
+                std::string key, dir;
+                words >> key >> dir;
+                if (dir.starts_with("/")) {
+                    const std::string to = (log_dir / fs::path(dir).filename()).string();
+                    out.changes.push_back(fmt_line(number) + "olddir " + dir + " → " + to);
+                    line = "olddir " + to;
+                }
+            }
+            out.text += line + "\n";
+            continue;
+        }
         if (depth == 0) {
             // A list of logs, up to its '{' (or on its own line, the '{' to come).
             const auto brace = t.find('{');

@@ -51,6 +51,8 @@ constexpr std::chrono::seconds kInjectLogLimit{3};
 // Between two looks at something that announces nothing (the injection log, the HTTP
 // clients' history): each look is a read, the wait between them is the engine's wait.
 constexpr milliseconds kLookAgain{5};
+// How long a process that logged its death may take to die (a core of a big process is slow).
+constexpr std::chrono::seconds kDyingLimit{30};
 
 std::shared_ptr<spdlog::logger> logger() { return crashloop::logger("harness"); }
 
@@ -404,8 +406,13 @@ class RealSoak {
         const std::string asked = fmt::format("{} {} {}", r.command, r.verb, r.unit);
         if (r.verb == "reload" || r.verb == "force-reload" || r.verb == "try-reload-or-restart" ||
             r.verb == "reload-or-restart" || r.verb == "reload-or-try-restart") {
-            ++report_.reloads;
-            last_reload_asked_ns_ = monotonic_ns();
+            // Asked of a daemon already down (a second postrotate, the run after a crash): the
+            // supervisor answers it as it would, but it is no reload of the soak's.
+            const bool down = session_.died(main_pid_) || hung_in(main_pid_) || logged_death(main_pid_);
+            if (!down) {
+                ++report_.reloads;
+                last_reload_asked_ns_ = monotonic_ns();
+            }
             const std::string result = session_.run_job(
                 unit_, [&](Supervisor::Done done) { supervisor_.reload(unit_, std::move(done)); },
                 Clock::now() + service_.timeout_start + kRecoveryGrace);
@@ -414,7 +421,8 @@ class RealSoak {
                                   result == "done" ? ""
                                                    : fmt::format("the reload of {} on {}: {}", unit_, who_,
                                                                  result.empty() ? "unfinished" : result));
-            run.asked.push_back(asked + ": " + (result.empty() ? "unfinished" : result));
+            run.asked.push_back(asked + ": " + (result.empty() ? "unfinished" : result) +
+                                (down ? " (the daemon was down)" : ""));
             return result.empty() ? "unfinished" : result;
         }
         if (r.verb == "is-active" || r.verb == "status") {
@@ -429,14 +437,8 @@ class RealSoak {
         return "";
     }
 
-    // P exactly as the harness predicts with it: enough digits to read back the same double.
-    std::string crash_probability_text() const {
-        for (int digits = 1; digits < 40; ++digits) {
-            std::string text = fmt::format("{:.{}g}", options_.crash_probability, digits);
-            if (std::stod(text) == options_.crash_probability) return text;
-        }
-        return fmt::format("{:.17g}", options_.crash_probability);
-    }
+    // P exactly as the harness predicts with it, in plain decimal digits as the library reads.
+    std::string crash_probability_text() const { return exact_decimal(options_.crash_probability); }
 
     // ---- the daemon ----
 
@@ -464,7 +466,7 @@ class RealSoak {
                                     "without PIDFile= whose daemon it could not guess)");
         }
         adopt(s->main_pid, deadline);
-        if (target_) await_http(deadline + kHttpLimit, true);
+        if (target_) await_http(Clock::now() + kHttpLimit, true);
         if (inject_tail_) check_armed();
     }
 
@@ -472,6 +474,7 @@ class RealSoak {
     // read while it lives.
     void adopt(uint32_t pid, Clock::time_point deadline) {
         main_pid_ = pid;
+        adopted_ns_ = monotonic_ns();
         pids_seen_.insert(pid);
         session_.watch_pid(pid);
         wait_for_exec(session_, pid, deadline);
@@ -564,6 +567,8 @@ class RealSoak {
                 if (!session_.died(main_pid_)) break;
                 const bool back = crashed(report_.reloads);
                 if (!back) after_the_crash(n);
+                if (back && options_.until_crash)
+                    report_.ended_early = fmt::format("--until-crash: reload {} crashed", report_.reloads);
                 if (!back || options_.until_crash) {
                     over = true;
                     break;
@@ -589,7 +594,7 @@ class RealSoak {
                     Clock::now() + service_.timeout_start + kRecoveryGrace);
                 ++reload_results_[result.empty() ? "unfinished at the deadline" : result];
             }
-            if (result.starts_with("refused")) {
+            if (result.starts_with("refused") && !session_.died(pid)) {
                 report_.errors.push_back(fmt::format("{} refused reload {}: {}", who_, n, result));
                 report_.ended_early = who_ + " refused a reload";
                 break;
@@ -598,6 +603,7 @@ class RealSoak {
             // The job may end before the daemon acts on its signal (apachectl graceful only
             // sends it): what the library did, and the daemon's own reload work, come after.
             if (inject_tail_) await_injected(report_.reloads, pid);
+            await_death_if_dying(pid);
             wait_until_idle(session_, pid, Clock::now() + kSettleLimit);
             const bool hung = hung_in(pid);
             if (session_.died(pid) || hung) {
@@ -622,9 +628,12 @@ class RealSoak {
             }
             next_reload = Clock::now() + options_.interval;
         }
-        // A death in the last interval is the last reload's.
-        if (report_.ended_early.empty() && session_.died(main_pid_) && !crash_of(main_pid_))
-            crashed(report_.reloads);
+        // The last reload gets its interval too: a death in it is that reload's.
+        if (report_.ended_early.empty() && !over) {
+            while (Clock::now() < next_reload && !session_.died(main_pid_))
+                session_.wait(next_reload);
+            if (session_.died(main_pid_) && !crash_of(main_pid_)) crashed(report_.reloads);
+        }
         // The reload loop's own time: reading cores (gdb) is not the daemon's.
         report_.wall = std::chrono::duration_cast<milliseconds>(Clock::now() - begin - analysis_);
         if (analysis_ > Clock::duration::zero())
@@ -649,12 +658,37 @@ class RealSoak {
         return nullptr;
     }
 
-    // The library says this process hung in its reload handler.
+    // The library says this process hung in its reload handler, or it logged its death and
+    // lives on (wedged in its own fatal-signal handler: Apache's logs from it).
     bool hung_in(uint32_t pid) {
         read_injected();
+        return wedged_.contains(pid) ||
+               std::any_of(injected_.begin(), injected_.end(), [&](const FixtureEvent& e) {
+                   return e.event == "reload-hang" && uint32_t(e.pid) == pid;
+               });
+    }
+
+    bool logged_death(uint32_t pid) const {
         return std::any_of(injected_.begin(), injected_.end(), [&](const FixtureEvent& e) {
-            return e.event == "reload-hang" && uint32_t(e.pid) == pid;
+            return e.event == "die" && uint32_t(e.pid) == pid;
         });
+    }
+
+    // A process that logged its `die` is dying (dumping core, running its own handler): its
+    // end is waited for on its pidfd, not guessed from /proc; one still alive after
+    // kDyingLimit is wedged, and counts as hung.
+    void await_death_if_dying(uint32_t pid) {
+        if (!inject_tail_ || !logged_death(pid)) return;
+        const auto deadline = Clock::now() + kDyingLimit;
+        while (!session_.died(pid) && Clock::now() < deadline)
+            session_.wait(deadline);
+        if (!session_.died(pid)) {
+            wedged_.insert(pid);
+            report_.warnings.push_back(fmt::format(
+                "pid {} logged its death by {} and was still alive {} s later: wedged in its own "
+                "fatal-signal handler",
+                pid, options_.fault == "sigsegv" ? "SIGSEGV" : "SIGABRT", kDyingLimit.count()));
+        }
     }
 
     // The main process died (or hung) during or after reload n (0: before any): the crash,
@@ -682,6 +716,7 @@ class RealSoak {
                 crash.what = e.detail.empty() ? e.event : e.event + " " + e.detail;
         }
         if (crash.what.empty()) crash.what = died ? "died" : "hung";
+        if (!died && wedged_.contains(pid)) crash.what += ", never died (wedged)";
         if (!options_.inject || crash.what == "died") ++unplanned_;
         ++report_.crashes;
         logger()->debug("soak --real: reload {} → pid {} {}", n, pid, crash.what);
@@ -705,7 +740,8 @@ class RealSoak {
             },
             deadline);
         const bool back = s && s->state() == "active/running" && s->main_pid != pid && s->main_pid != 0;
-        if (const ServiceState* end = watch_.end_since(hang ? 0 : death_ns - 1'000'000'000)) {
+        // This process's end: the first the supervisor timed since it was taken on.
+        if (const ServiceState* end = hang ? nullptr : watch_.end_since(adopted_ns_)) {
             crash.supervisor_saw = end_in_words(*end) + ", Result=" + end->result;
             crash.outcome = outcome_of(*end);
         } else if (!hang && (crash.what == "die SIGABRT" || crash.what == "die SIGSEGV")) {
@@ -747,6 +783,8 @@ class RealSoak {
     }
 
     unsigned unplanned_ = 0; // deaths the library did not cause
+    std::set<uint32_t> wedged_; // logged `die` and never died
+    long long adopted_ns_ = 0;  // when the main process was taken on: its end comes after
     Clock::duration analysis_{}; // spent on cores and backtraces, outside the reload rate
 
     // The crash's core: found where the kernel puts it, kept where asked, read by gdb.
@@ -796,11 +834,20 @@ class RealSoak {
         }
         if (executable_.empty()) {
             crash.core_note = "the daemon's program was not known, so gdb was not run";
-            return;
+        } else {
+            Backtrace bt = backtrace_of(executable_, crash.core, options_.interrupt_fd);
+            crash.backtrace = std::move(bt.frames);
+            if (!bt.note.empty()) crash.core_note = bt.note;
         }
-        Backtrace bt = backtrace_of(executable_, crash.core, options_.interrupt_fd);
-        crash.backtrace = std::move(bt.frames);
-        if (!bt.note.empty()) crash.core_note = bt.note;
+        // A run leaves nothing in the daemon's folders (LimitCORE=infinity was the run's doing):
+        // a core not asked to be kept goes once read.
+        if (!options_.keep_cores) {
+            std::error_code ignored;
+            std::filesystem::remove(*core, ignored);
+            crash.core_note += std::string(crash.core_note.empty() ? "" : "; ") + "the core (" +
+                               crash.core + ") was removed once read: --keep-cores DIR keeps them";
+            crash.core.clear();
+        }
     }
 
     // ---- the end ----

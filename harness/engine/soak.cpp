@@ -58,22 +58,6 @@ double ms_between(long long from_ns, long long to_ns) {
 }
 
 
-// P for the fixture's plan: plain decimal digits (the fixture takes no exponent), with as many
-// as it takes to read back as the very same double, so the prediction and the fixture agree.
-std::string plan_probability(double p) {
-    for (int precision = 1; precision < 1100; ++precision) {
-        std::string text = fmt::format("{:.{}f}", p, precision);
-        double back = -1;
-        std::from_chars(text.data(), text.data() + text.size(), back);
-        if (back == p) {
-            while (text.size() > 1 && text.back() == '0' && text[text.size() - 2] != '.')
-                text.pop_back();
-            return text;
-        }
-    }
-    return fmt::format("{:.1100f}", p);
-}
-
 // A loopback port nobody holds right now: bind port 0, read it back, let it go.
 uint16_t free_port() {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -226,7 +210,7 @@ class Soak {
         // One part: every incarnation carries the schedule on, reload k counted over all of them.
         std::string plan =
             fmt::format("ready,on-reload:chance:{}:{}:{},serve",
-                        plan_probability(options_.crash_probability), options_.seed, action);
+                        exact_decimal(options_.crash_probability), options_.seed, action);
         port_ = free_port();
         FakeHttpd fake;
         fake.program = options_.fixture;
@@ -767,6 +751,20 @@ class Soak {
 };
 
 } // namespace
+
+std::string exact_decimal(double p) {
+    for (int precision = 1; precision < 1100; ++precision) {
+        std::string text = fmt::format("{:.{}f}", p, precision);
+        double back = -1;
+        std::from_chars(text.data(), text.data() + text.size(), back);
+        if (back == p) {
+            while (text.size() > 1 && text.back() == '0' && text[text.size() - 2] != '.')
+                text.pop_back();
+            return text;
+        }
+    }
+    return fmt::format("{:.1100f}", p);
+}
 
 std::optional<Downtime> downtime_of(const std::vector<SoakCrash>& crashes) {
     std::vector<double> downtimes;

@@ -159,6 +159,10 @@ std::string schedule_mismatch(const std::vector<std::string>& mismatches, size_t
 class HttpLoad;
 void take_http_counts(SoakReport& report, HttpLoad& load); // stops the load first
 
+// P in plain decimal digits (the fixture's plan and the injection library take no exponent),
+// as many as it takes to read back as the very same double: prediction and draw agree.
+std::string exact_decimal(double p);
+
 // "1 in 30" when P is one over a whole number, else the number itself.
 std::string probability_text(double p);
 

@@ -137,6 +137,13 @@ TEST(LogrotateConfig, moves_the_logs_into_the_log_folder_and_routes_the_reload) 
     EXPECT_EQ(r.text.find("/bin/systemctl"), std::string::npos) << r.text;
 }
 
+TEST(LogrotateConfig, keeps_global_directives_as_written) {
+    const auto c = rewrite_logrotate_config("weekly\ncompress\nsu root adm\nolddir /var/log/old\n"
+                                            "/var/log/a.log\n{\n  daily\n}\n",
+                                            "f", "/l", "/r");
+    EXPECT_EQ(c.text, "weekly\ncompress\nsu root adm\nolddir /l/old\n/l/a.log\n{\n  daily\n}\n");
+}
+
 TEST(LogrotateConfig, says_which_line_is_wrong) {
     auto line_of = [](const std::string& text) {
         try {
