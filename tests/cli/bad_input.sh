@@ -117,5 +117,10 @@ expect soak-real-no-reload "no-reload.service: the unit has no ExecReload=" -- s
 expect soak-real-never-on-the-host "--real: runs the unit.s real daemon only" -- soak --real --unit "$root/scenarios/units/httpd.service" --supervisor systemd-host --allow-host
 touch "$work/plain-file"
 expect soak-keep-cores-unwritable "--keep-cores: cannot write into" -- soak --real --unit "$root/scenarios/units/httpd.service" --keep-cores "$work/plain-file/cores"
+mkdir -p "$work/logs"
+expect soak-logrotate-missing "nowhere.logrotate: cannot read it" -- soak --real --unit "$root/scenarios/units/apache2.service" --logrotate "$work/nowhere.logrotate" --log-dir "$work/logs"
+expect soak-logrotate-a-folder "logs: cannot read it: a directory" -- soak --real --unit "$root/scenarios/units/apache2.service" --logrotate "$work/logs" --log-dir "$work/logs"
+expect soak-logrotate-needs-log-dir "--logrotate needs --log-dir" -- soak --real --unit "$root/scenarios/units/apache2.service" --logrotate "$root/scenarios/logrotate/apache2"
+expect soak-logrotate-built-in-systemd-only "--logrotate: runs logrotate as a service of the built-in systemd" -- soak --real --unit "$root/scenarios/units/apache2.service" --logrotate "$root/scenarios/logrotate/apache2" --log-dir "$work/logs" --supervisor supervisord
 
 [ $failures -eq 0 ] && echo "all bad inputs rejected cleanly" || exit 1
