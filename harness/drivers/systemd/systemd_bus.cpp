@@ -151,19 +151,43 @@ void read_properties(sd_bus_message* reply, ServiceState& s) {
     check(sd_bus_message_exit_container(reply), "read properties");
 }
 
+// A snapshot is two GetAll calls (the Unit and the Service interfaces), answered at two
+// moments. Each reply is taken into the unit's live state as it arrives, as a signal is: a
+// reply follows every signal systemd sent before it and precedes every one it sends after, so
+// the state is always the newest. (Merged at the end instead, the first reply's ActiveState
+// overwrote a PropertiesChanged that came between the two: a soak then waited 35 s on an
+// `activating` long over.)
 struct SnapshotCall {
     std::function<void(const std::string&, const ServiceState&)> done;
-    ServiceState snapshot;
+    ServiceState* live = nullptr;
     std::string error;
     int replies = 0;
+    bool not_found = false;
 };
+
+void take_reply(SnapshotCall& call, sd_bus_message* reply) {
+    ServiceState& live = *call.live;
+    ServiceState read = live;
+    read_properties(reply, read);
+    if (read.load_state == "not-found" || call.not_found) {
+        call.not_found = true;
+        live.load_state = "not-found";
+        // Collected. Its last PropertiesChanged may still be on the way: only a unit whose
+        // signals already said it went down is settled.
+        live.collected = live.active_state == "inactive" || live.active_state == "failed";
+        if (live.collected) live.job_id = 0;
+        return;
+    }
+    read.collected = false; // loaded (again: a unit of the same name started anew)
+    live = read;
+}
 
 int on_properties_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     auto* call = static_cast<SnapshotCall*>(userdata);
     std::string error = error_of(reply);
     if (error.empty()) {
         try {
-            read_properties(reply, call->snapshot);
+            take_reply(*call, reply);
         } catch (const std::exception& e) {
             error = e.what();
         }
@@ -171,7 +195,7 @@ int on_properties_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
     if (call->error.empty()) call->error = error;
     if (++call->replies == 2) {
         std::unique_ptr<SnapshotCall> owned(call);
-        return guarded([&] { owned->done(owned->error, owned->snapshot); });
+        return guarded([&] { owned->done(owned->error, *owned->live); });
     }
     return 0;
 }
@@ -355,24 +379,14 @@ void SystemdBus::call(const char* method, const std::string& unit, Reply reply, 
 }
 
 void SystemdBus::snapshot(const std::string& unit_path, SnapshotDone done) {
-    auto merge = [this, unit_path, done = std::move(done)](const std::string& error,
-                                                          const ServiceState& read) {
-        ServiceState& live = live_[unit_path];
-        if (!error.empty()) return done(error, live);
-        if (auto log = spdlog::get("systemd"))
-            log->trace("{} GetAll: {}, LoadState={}", unit_path, read.state(), read.load_state);
-        if (read.load_state == "not-found") {
-            live.load_state = read.load_state;
-            // Collected. Its last PropertiesChanged may still be on the way: only a
-            // unit whose signals already said it went down is settled.
-            live.collected = live.active_state == "inactive" || live.active_state == "failed";
-            if (live.collected) live.job_id = 0;
-        } else {
-            live = read;
-        }
-        done("", live);
+    auto finished = [unit_path, done = std::move(done)](const std::string& error,
+                                                       const ServiceState& live) {
+        if (error.empty())
+            if (auto log = spdlog::get("systemd"))
+                log->trace("{} GetAll: {}, LoadState={}", unit_path, live.state(), live.load_state);
+        done(error, live);
     };
-    auto* call = new SnapshotCall{std::move(merge), {}, {}, 0};
+    auto* call = new SnapshotCall{std::move(finished), &live_[unit_path], {}, 0, false};
     int sent = 0;
     for (const char* interface : {"org.freedesktop.systemd1.Unit", "org.freedesktop.systemd1.Service"}) {
         int r = sd_bus_call_method_async(bus_, nullptr, kDestination, unit_path.c_str(),
@@ -389,7 +403,7 @@ void SystemdBus::snapshot(const std::string& unit_path, SnapshotDone done) {
     }
     if (sent > 0) return;
     undelivered_.push_back([owned = std::shared_ptr<SnapshotCall>(call)] {
-        owned->done(owned->error, owned->snapshot);
+        owned->done(owned->error, *owned->live);
     });
 }
 
