@@ -167,6 +167,16 @@ int SoakCommand::run(const Globals& globals) {
     }
     if (!args_.inject_signal.empty() && !args_.inject)
         throw InputError("--inject-signal", 0, "--inject-signal goes with --inject");
+    if (!args_.inject_signal.empty()) injectable_signal(args_.inject_signal);
+    // A real daemon crashes on a schedule only through the injection library.
+    if (args_.real && !args_.inject)
+        for (const char* name : {"--crash-probability", "--fault", "--seed"})
+            if (app_->count(name) > 0)
+                throw InputError(name, 0,
+                                 std::string(name) + " schedules crashes, which a real daemon has "
+                                                     "only with --inject");
+    if (args_.real && app_->count("--workers") > 0)
+        throw InputError("--workers", 0, "--workers is the fake httpd's: the real daemon has its own");
     if (args_.real && (args_.clients == 0 || args_.clients > 256))
         throw InputError("--clients", 0, "expected 1 to 256 HTTP clients");
     if (args_.real && args_.supervisor.starts_with("systemd-host"))

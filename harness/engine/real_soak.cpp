@@ -264,15 +264,7 @@ class RealSoak {
             throw InputError("--inject", 0,
                              "the injection library " + options_.inject_library.string() +
                                  " is missing (build the crashloop-inject target)");
-        if (!options_.inject_signal.empty()) {
-            std::string name = options_.inject_signal;
-            if (!name.starts_with("SIG")) name = "SIG" + name;
-            auto signo = parse_signal(name);
-            if (!signo)
-                throw InputError("--inject-signal", 0,
-                                 "unknown signal '" + options_.inject_signal + "'; expected a name such as SIGHUP or SIGUSR1");
-            reload_signal_ = *signo;
-        }
+        if (!options_.inject_signal.empty()) reload_signal_ = injectable_signal(options_.inject_signal);
         std::string preload = options_.inject_library.string();
         for (auto it = s.environment.begin(); it != s.environment.end();)
             if (it->starts_with("LD_PRELOAD=")) {
@@ -928,6 +920,23 @@ class RealSoak {
 };
 
 } // namespace
+
+int injectable_signal(const std::string& text) {
+    std::string name = text;
+    if (!name.starts_with("SIG")) name = "SIG" + name;
+    const auto signo = parse_signal(name);
+    if (!signo)
+        throw InputError("--inject-signal", 0,
+                         "unknown signal '" + text + "'; expected a name such as SIGHUP or SIGUSR1");
+    // No handler catches SIGKILL or SIGSTOP; SIGABRT and SIGSEGV are the faults themselves.
+    if (*signo == SIGKILL || *signo == SIGSTOP || *signo == SIGABRT || *signo == SIGSEGV)
+        throw InputError("--inject-signal", 0,
+                         signal_name(*signo) + " cannot be a reload signal to fail: " +
+                             (*signo == SIGKILL || *signo == SIGSTOP
+                                  ? "no handler can catch it"
+                                  : "the injected fault raises it itself"));
+    return *signo;
+}
 
 SoakReport run_real_soak(Supervisor& supervisor, const SoakOptions& options) {
     RealSoak soak(supervisor, options);

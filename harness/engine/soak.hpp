@@ -151,6 +151,9 @@ SoakReport run_soak(Supervisor& supervisor, const SoakOptions& options);
 // death of its main process caught (pidfd and the supervisor's record), followed to its
 // restart, its HTTP downtime and its core (real_soak.cpp).
 SoakReport run_real_soak(Supervisor& supervisor, const SoakOptions& options);
+// The signal --inject-signal names ("SIGHUP", "USR1"): InputError for an unknown one, and for
+// one no handler can catch or the fault raises itself (KILL, STOP, ABRT, SEGV).
+int injectable_signal(const std::string& text);
 
 // What both soaks account the same way: the downtime over the crashes that came back (none
 // when none did), a seed's schedule against the reloads logged, the HTTP load's counts.

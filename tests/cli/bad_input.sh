@@ -117,6 +117,11 @@ expect soak-real-no-reload "no-reload.service: the unit has no ExecReload=" -- s
 expect soak-real-never-on-the-host "--real: runs the unit.s real daemon only" -- soak --real --unit "$root/scenarios/units/httpd.service" --supervisor systemd-host --allow-host
 touch "$work/plain-file"
 expect soak-keep-cores-unwritable "--keep-cores: cannot write into" -- soak --real --unit "$root/scenarios/units/httpd.service" --keep-cores "$work/plain-file/cores"
+expect soak-inject-signal-unknown "--inject-signal: unknown signal 'SIGFOO'" -- soak --real --unit "$root/scenarios/units/apache2.service" --inject --inject-signal SIGFOO
+expect soak-inject-signal-uncatchable "--inject-signal: SIGKILL cannot be a reload signal to fail: no handler can catch it" -- soak --real --unit "$root/scenarios/units/apache2.service" --inject --inject-signal KILL
+expect soak-inject-signal-the-fault "--inject-signal: SIGABRT cannot be a reload signal to fail" -- soak --real --unit "$root/scenarios/units/apache2.service" --inject --inject-signal SIGABRT
+expect soak-real-schedule-needs-inject "--crash-probability schedules crashes, which a real daemon has only with --inject" -- soak --real --unit "$root/scenarios/units/apache2.service" --crash-probability 1/5
+expect soak-real-no-workers "--workers is the fake httpd's" -- soak --real --unit "$root/scenarios/units/apache2.service" --workers 3
 mkdir -p "$work/logs"
 expect soak-logrotate-missing "nowhere.logrotate: cannot read it" -- soak --real --unit "$root/scenarios/units/apache2.service" --logrotate "$work/nowhere.logrotate" --log-dir "$work/logs"
 expect soak-logrotate-a-folder "logs: cannot read it: a directory" -- soak --real --unit "$root/scenarios/units/apache2.service" --logrotate "$work/logs" --log-dir "$work/logs"
