@@ -485,8 +485,9 @@ class RealSoak {
                 if (first) {
                     stop_and_wait();
                     throw InputError("--url", 0,
-                                     fmt::format("nothing answered {} within {} s of the daemon's "
-                                                 "start (is it the daemon's address?)",
+                                     fmt::format("no request to {} succeeded (a 2xx or 3xx "
+                                                 "answer) within {} s of the daemon's start: is "
+                                                 "it the daemon's address?",
                                                  target_->text(), kHttpLimit.count()));
                 }
                 return false;
