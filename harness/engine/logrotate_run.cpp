@@ -164,14 +164,15 @@ LogrotateConfig rewrite_logrotate_config(const std::string& text, const std::str
             out.text += line + "\n";
             continue;
         }
-        if (word == "olddir" && depth > 0) {
+        if (word == "olddir") {
+            // Moves the rotated files: into the log folder too, in a block or globally.
             std::istringstream words(t);
             std::string key, dir;
             words >> key >> dir;
             if (dir.starts_with("/")) {
                 const std::string to = (log_dir / fs::path(dir).filename()).string();
                 out.changes.push_back(fmt_line(number) + "olddir " + dir + " → " + to);
-                line = "    olddir " + to;
+                line = line.substr(0, line.find_first_not_of(" \t")) + "olddir " + to;
             }
             out.text += line + "\n";
             continue;
@@ -183,18 +184,7 @@ LogrotateConfig rewrite_logrotate_config(const std::string& text, const std::str
         }
         if (depth == 0 && t.find('{') == std::string::npos && !t.starts_with("/") &&
             !t.starts_with("\"")) {
-            // A global directive (compress, weekly, su root adm …): the run's as written, but
-            // an olddir, which moves files, moves into the log folder too.
-            if (word == "olddir") {
-                std::istringstream words(t);
-                std::string key, dir;
-                words >> key >> dir;
-                if (dir.starts_with("/")) {
-                    const std::string to = (log_dir / fs::path(dir).filename()).string();
-                    out.changes.push_back(fmt_line(number) + "olddir " + dir + " → " + to);
-                    line = "olddir " + to;
-                }
-            }
+            // A global directive (compress, weekly, su root adm …): the run's as written.
             out.text += line + "\n";
             continue;
         }
